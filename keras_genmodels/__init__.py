@@ -1,3 +1,11 @@
 """Variational autoencoders and GANs for Keras 3."""
 
 __version__ = "0.1.0"
+
+from keras_genmodels.vae import (  # noqa: E402
+    VAE,
+    BernoulliLikelihood,
+    GaussianLikelihood,
+)
+
+__all__ = ["VAE", "BernoulliLikelihood", "GaussianLikelihood", "__version__"]
