@@ -1,4 +1,4 @@
-"""Test-session setup: quiet TensorFlow, two logical CPUs, deterministic ops."""
+"""Test-session setup: quiet TensorFlow and two logical CPUs."""
 
 import os
 
@@ -13,4 +13,3 @@ _cpus = tf.config.list_physical_devices("CPU")
 tf.config.set_logical_device_configuration(
     _cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2
 )
-tf.config.experimental.enable_op_determinism()

@@ -1,0 +1,183 @@
+"""Tests for the keras-genmodels command line, end to end in a subprocess."""
+
+import json
+import math
+import os
+import pathlib
+import subprocess
+import sys
+
+import matplotlib.image as mpimg
+import pytest
+
+from keras_genmodels import cli
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+RUN_FILES = {
+    "model.keras",
+    "history.json",
+    "history.png",
+    "samples.png",
+    "reconstructions.png",
+    "metrics.json",
+}
+TINY = ["--dataset", "digits", "--epochs", "1", "--batch-size", "64"]
+TINY += ["--latent-dim", "2", "--iwae-samples", "5", "--verbose", "0"]
+
+
+def _run_cli(args, cwd):
+    """Runs `python -m keras_genmodels.cli ARGS` with this checkout importable."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="-1")
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(REPO), env.get("PYTHONPATH")])
+    )
+    env.pop("TF_CONFIG", None)
+    return subprocess.run(
+        [sys.executable, "-m", "keras_genmodels.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """One real tiny training run, shared by the tests that inspect its folder."""
+    out = tmp_path_factory.mktemp("cli") / "run"
+    result = _run_cli(["train", "vae", *TINY, "--output-dir", str(out)], out.parent)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result, out
+
+
+def test_train_vae_writes_run_folder(run):
+    result, out = run
+    assert set(os.listdir(out)) == RUN_FILES  # nothing missing, no temporaries
+    for name in ("history.png", "samples.png", "reconstructions.png"):
+        image = mpimg.imread(out / name)
+        assert image.ndim == 3 and min(image.shape[:2]) > 20
+    summary = result.stdout.strip().splitlines()[-1]
+    assert summary.startswith("test negative ELBO: ")
+    assert "IWAE log p(x) (K=5): " in summary and summary.endswith(f"wrote {out}")
+
+
+def test_metrics_json(run):
+    metrics = json.loads((run[1] / "metrics.json").read_text())
+    for key in (
+        "test_negative_elbo",
+        "test_reconstruction_loss",
+        "test_kl_loss",
+        "test_iwae_log_likelihood",
+        "test_iwae_nll",
+        "wall_time_seconds",
+    ):
+        assert isinstance(metrics[key], float) and math.isfinite(metrics[key]), key
+    assert metrics["test_iwae_nll"] == -metrics["test_iwae_log_likelihood"]
+    assert metrics["iwae_samples"] == 5
+    assert metrics["epochs"] == 1 and metrics["num_test_examples"] > 0
+    assert metrics["arguments"]["dataset"] == "digits"
+    assert metrics["arguments"]["latent_dim"] == 2
+    assert metrics["arguments"]["output_dir"] == str(run[1])
+
+
+def test_history_json_has_one_epoch(run):
+    history = json.loads((run[1] / "history.json").read_text())
+    assert {"loss", "reconstruction_loss", "kl_loss", "val_loss"} <= set(history)
+    assert all(len(values) == 1 for values in history.values())
+
+
+def test_saved_model_loads(run):
+    import keras
+
+    from keras_genmodels import VAE
+
+    vae = keras.saving.load_model(run[1] / "model.keras")
+    assert isinstance(vae, VAE)
+    assert tuple(vae.sample(3, seed=1).shape) == (3, 8, 8, 1)
+
+
+def test_bad_dataset_exits_2_without_traceback(tmp_path):
+    out = tmp_path / "run"
+    result = _run_cli(
+        ["train", "vae", "--dataset", "nope", "--output-dir", str(out)], tmp_path
+    )
+    assert result.returncode == 2
+    assert "keras-genmodels: error: " in result.stderr and "'nope'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_defaults_match_the_documented_ones():
+    args = cli.build_parser().parse_args(["train", "vae"])
+    expected = dict(
+        dataset="mnist5k",
+        epochs=30,
+        batch_size=128,
+        latent_dim=16,
+        beta=1.0,
+        kl_warmup_steps=0,
+        likelihood="bernoulli",
+        binarize="none",
+        learning_rate=1e-3,
+        iwae_samples=1000,
+        output_dir=None,
+        seed=0,
+        verbose=1,
+    )
+    assert {k: getattr(args, k) for k in expected} == expected
+
+
+def test_help_lists_the_options(capsys):
+    assert cli.main(["train", "vae", "--help"]) == 0
+    text = capsys.readouterr().out
+    for option in (
+        "--dataset",
+        "--epochs",
+        "--batch-size",
+        "--latent-dim",
+        "--beta",
+        "--kl-warmup-steps",
+        "--likelihood",
+        "--binarize",
+        "--learning-rate",
+        "--iwae-samples",
+        "--output-dir",
+        "--seed",
+        "--verbose",
+    ):
+        assert option in text
+    assert cli.main(["--help"]) == 0 and "train" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([], "required"),
+        (["train"], "required"),
+        (["train", "gan"], "invalid choice"),
+        (["train", "vae", "--epochs", "0"], "--epochs"),
+        (["train", "vae", "--batch-size", "ten"], "--batch-size"),
+        (["train", "vae", "--beta", "-1"], "--beta"),
+        (["train", "vae", "--learning-rate", "0"], "--learning-rate"),
+        (["train", "vae", "--beta", "nan"], "--beta"),
+        (["train", "vae", "--binarize", "sometimes"], "--binarize"),
+        (["train", "vae", "--likelihood", "poisson"], "--likelihood"),
+        (["train", "vae", "--verbose", "3"], "--verbose"),
+        (["train", "vae", "--no-such-option"], "unrecognized"),
+    ],
+)
+def test_argument_errors_exit_2(capsys, argv, message):
+    assert cli.main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_non_empty_output_dir_is_refused(tmp_path, capsys):
+    (tmp_path / "keep.txt").write_text("mine")
+    assert cli.main(["train", "vae", "--output-dir", str(tmp_path)]) == 2
+    assert "keras-genmodels: error: " in capsys.readouterr().err
+    assert os.listdir(tmp_path) == ["keep.txt"]
+    assert (tmp_path / "keep.txt").read_text() == "mine"
+    file_path = tmp_path / "keep.txt"
+    assert cli.main(["train", "vae", "--output-dir", str(file_path)]) == 2
+    assert "not a directory" in capsys.readouterr().err
