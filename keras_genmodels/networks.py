@@ -121,3 +121,138 @@ def build_decoder(
         h = layers.Dense(256, activation="relu")(h)
         outputs = layers.Dense(shape[0])(h)
     return keras.Model(inputs, outputs, name=name)
+
+
+def _label_inputs(num_classes: int | None):
+    if num_classes is None:
+        return None
+    if (
+        isinstance(num_classes, bool)
+        or not isinstance(num_classes, int)
+        or (num_classes < 2)
+    ):
+        raise ValueError(
+            f"`num_classes` must be an integer >= 2 or None; got {num_classes!r}."
+        )
+    return keras.Input(shape=(), dtype="int32", name="labels")
+
+
+def build_generator(
+    image_shape: Sequence[int],
+    latent_dim: int,
+    num_classes: int | None = None,
+    name: str = "generator",
+) -> keras.Model:
+    """Builds a DCGAN-style generator from z (and labels) to data in [0, 1].
+
+    Images: a dense layer to a `ceil(H / 4) x ceil(W / 4) x 128` map, two strided
+    transposed convolutions and a sigmoid convolution, cropped to `H x W`. Vectors:
+    an MLP. With `num_classes`, an embedding of the integer label (size
+    `latent_dim`) multiplies z, so the model takes `[z, labels]`.
+
+    Args:
+        image_shape: tuple. `(height, width, channels)` or `(features,)`.
+        latent_dim: int. Size of z.
+        num_classes: int or None. Number of classes of a conditional generator.
+            Defaults to None (unconditional).
+        name: str. Name of the returned model. Defaults to `"generator"`.
+
+    Returns:
+        A functional `keras.Model`.
+
+    Example:
+
+    >>> generator = build_generator((28, 28, 1), latent_dim=8, num_classes=10)
+    >>> [tuple(t.shape) for t in generator.inputs], tuple(generator.output.shape)
+    ([(None, 8), (None,)], (None, 28, 28, 1))
+
+    References:
+        Radford et al., DCGAN, arXiv:1511.06434.
+    """
+    shape = _check_input_shape(image_shape)
+    latent_dim = _check_latent_dim(latent_dim)
+    z = keras.Input(shape=(latent_dim,), name="z")
+    labels = _label_inputs(num_classes)
+    h = z
+    if labels is not None:
+        h = layers.Multiply()([z, layers.Embedding(num_classes, latent_dim)(labels)])
+    if len(shape) == 3:
+        height, width, channels = shape
+        small_h, small_w = math.ceil(height / 4), math.ceil(width / 4)
+        h = layers.Dense(small_h * small_w * 128)(h)
+        h = layers.LeakyReLU(0.2)(h)
+        h = layers.Reshape((small_h, small_w, 128))(h)
+        for filters in (128, 64):
+            h = layers.Conv2DTranspose(filters, 4, strides=2, padding="same")(h)
+            h = layers.LeakyReLU(0.2)(h)
+        h = layers.Conv2D(channels, 5, padding="same", activation="sigmoid")(h)
+        extra_h, extra_w = 4 * small_h - height, 4 * small_w - width
+        if extra_h or extra_w:
+            h = layers.Cropping2D(((0, extra_h), (0, extra_w)))(h)
+    else:
+        for units in (128, 256):
+            h = layers.LeakyReLU(0.2)(layers.Dense(units)(h))
+        h = layers.Dense(shape[0], activation="sigmoid")(h)
+    inputs = z if labels is None else [z, labels]
+    return keras.Model(inputs, h, name=name)
+
+
+def build_discriminator(
+    image_shape: Sequence[int],
+    num_classes: int | None = None,
+    spectral_normalization: bool = False,
+    name: str = "discriminator",
+) -> keras.Model:
+    """Builds a DCGAN-style discriminator (critic) from data to one logit.
+
+    Images: two strided 4x4 convolutions with LeakyReLU, then a dense logit; no
+    batch normalisation, so gradient penalties stay per-example. Vectors: an MLP.
+    With `num_classes`, an embedding of the label is mapped to one extra input
+    channel (images) or concatenated (vectors), so the model takes `[x, labels]`.
+
+    Args:
+        image_shape: tuple. `(height, width, channels)` or `(features,)`.
+        num_classes: int or None. Number of classes of a conditional critic.
+            Defaults to None.
+        spectral_normalization: bool. Wrap every weight layer in
+            `keras.layers.SpectralNormalization`. Defaults to False.
+        name: str. Name of the returned model. Defaults to `"discriminator"`.
+
+    Returns:
+        A functional `keras.Model` returning logits of shape `(batch, 1)`.
+
+    Example:
+
+    >>> critic = build_discriminator((8, 8, 1), spectral_normalization=True)
+    >>> tuple(critic.output.shape)
+    (None, 1)
+
+    References:
+        Radford et al., DCGAN, arXiv:1511.06434; Miyato et al., Spectral
+        Normalization for GANs, arXiv:1802.05957.
+    """
+    shape = _check_input_shape(image_shape)
+    labels = _label_inputs(num_classes)
+
+    def weight_layer(layer):
+        return layers.SpectralNormalization(layer) if spectral_normalization else layer
+
+    x = keras.Input(shape=shape, name="x")
+    h = x
+    if len(shape) == 3:
+        if labels is not None:
+            label_map = layers.Embedding(num_classes, shape[0] * shape[1])(labels)
+            label_map = layers.Reshape((shape[0], shape[1], 1))(label_map)
+            h = layers.Concatenate()([x, label_map])
+        for filters in (64, 128):
+            h = weight_layer(layers.Conv2D(filters, 4, strides=2, padding="same"))(h)
+            h = layers.LeakyReLU(0.2)(h)
+        h = layers.Flatten()(h)
+    else:
+        if labels is not None:
+            h = layers.Concatenate()([x, layers.Embedding(num_classes, 16)(labels)])
+        for units in (256, 128):
+            h = layers.LeakyReLU(0.2)(weight_layer(layers.Dense(units))(h))
+    logits = weight_layer(layers.Dense(1, name="logits"))(h)
+    inputs = x if labels is None else [x, labels]
+    return keras.Model(inputs, logits, name=name)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import keras
-import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
 from keras_genmodels import networks, validation
+from keras_genmodels.base import GenerativeModel
 from keras_genmodels.vae.iwae import importance_weighted_log_likelihood
 from keras_genmodels.vae.likelihoods import get_likelihood
 
@@ -17,7 +17,7 @@ KL_ESTIMATORS = ("analytic", "sampled")
 
 
 @keras.saving.register_keras_serializable(package="keras_genmodels")
-class VAE(keras.Model):
+class VAE(GenerativeModel):
     """Variational autoencoder (Kingma & Welling) with TFP distributions.
 
     The encoder gives a diagonal Gaussian posterior q(z | x), the prior is
@@ -182,10 +182,7 @@ class VAE(keras.Model):
         }
 
     def _unpack(self, data):
-        x = data[0] if isinstance(data, (tuple, list)) else data
-        return validation.assert_valid_batch(
-            x, unit_interval=self.likelihood.requires_unit_interval
-        )
+        return self.valid_batch(data[0] if isinstance(data, (tuple, list)) else data)
 
     def _update_trackers(self, losses):
         self.loss_tracker.update_state(losses["loss"])
@@ -217,14 +214,13 @@ class VAE(keras.Model):
         return self.likelihood.mean(self.decoder(q.mean(), training=training))
 
     # ---- user-facing methods --------------------------------------------------
-    def _check(self, x, argument="x"):
-        return validation.check_array(
-            x, self.data_shape, self.likelihood.requires_unit_interval, argument
-        )
+    @property
+    def unit_interval(self):
+        return self.likelihood.requires_unit_interval
 
     def encode(self, x):
         """Returns the posterior `(mean, stddev)` of q(z | x), each [B, latent_dim]."""
-        q = self.posterior(self._check(x))
+        q = self.posterior(self.check_examples(x))
         return q.mean(), q.stddev()
 
     def decode(self, z):
@@ -234,7 +230,7 @@ class VAE(keras.Model):
 
     def reconstruct(self, x):
         """Returns E[x | z = posterior mean of x]: deterministic reconstructions."""
-        return self(self._check(x))
+        return self(self.check_examples(x))
 
     def sample(self, num_samples: int, seed=None):
         """Decodes `num_samples` draws z ~ p(z); the same int `seed` gives the same."""
@@ -258,27 +254,8 @@ class VAE(keras.Model):
         See `keras_genmodels.vae.iwae.importance_weighted_log_likelihood`.
         """
         return importance_weighted_log_likelihood(
-            self, self._check(x), num_samples, batch_size, seed, verbose
+            self, self.check_examples(x), num_samples, batch_size, seed, verbose
         )
-
-    # ---- Keras entry points with up-front input checks --------------------------
-    def _check_fit_input(self, x, argument):
-        if isinstance(x, tf.data.Dataset):
-            validation.check_dataset(x, self.data_shape, argument)
-        elif isinstance(x, (tuple, list)) and x and not np.isscalar(x[0]):
-            self._check(x[0], argument)
-        elif isinstance(x, (np.ndarray, tf.Tensor)):
-            self._check(x, argument)
-
-    def fit(self, x=None, y=None, validation_data=None, **kwargs):
-        self._check_fit_input(x, "x")
-        if validation_data is not None:
-            self._check_fit_input(validation_data, "validation_data")
-        return super().fit(x, y, validation_data=validation_data, **kwargs)
-
-    def evaluate(self, x=None, y=None, **kwargs):
-        self._check_fit_input(x, "x")
-        return super().evaluate(x, y, **kwargs)
 
     def compile(self, optimizer="adam", **kwargs):
         """Configures training; `loss`/`metrics` are fixed by the model itself."""
@@ -292,24 +269,7 @@ class VAE(keras.Model):
         # Build the optimizer now, so checkpoints and BackupAndRestore see its state.
         self.optimizer.build(self.trainable_variables)
 
-    def compile_from_config(self, config):
-        self.compile(**keras.saving.deserialize_keras_object(config))
-
     # ---- serialization ---------------------------------------------------------
-    def _own_state(self):
-        # Keras saves no SeedGenerator state; saving it makes a resumed run draw
-        # the same noise as an uninterrupted one.
-        own = self._trainable_variables + self._non_trainable_variables
-        return own + [self.seed_generator.state]
-
-    def save_own_variables(self, store):
-        for index, variable in enumerate(self._own_state()):
-            store[f"{index}"] = variable
-
-    def load_own_variables(self, store):
-        for index, variable in enumerate(self._own_state()):
-            variable.assign(store[f"{index}"])
-
     def get_config(self):
         config = super().get_config()
         config.update(

@@ -1,0 +1,68 @@
+"""Plumbing shared by the models: input checks, noise state, compile config."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_genmodels import validation
+
+
+class GenerativeModel(keras.Model):
+    """Base class of `VAE` and `GAN`; not meant to be used on its own.
+
+    Subclasses set `self.data_shape` (the shape of one example) and
+    `self.seed_generator` (a `keras.random.SeedGenerator`) in `__init__`, and may
+    override `unit_interval` when their data must lie in [0, 1]. In return they get:
+
+    - `fit`/`evaluate` that check in-memory arrays (shape, NaN/inf, range, empty)
+      and `tf.data` pipelines (element shape, empty) before Keras starts, raising
+      `ValueError` naming the argument;
+    - the seed generator's state saved in `.keras` files, which Keras does not do,
+      so a resumed run draws the same noise as an uninterrupted one;
+    - `compile_from_config` that calls the subclass's own `compile`.
+    """
+
+    unit_interval = False
+
+    def check_examples(self, x, argument: str = "x") -> np.ndarray:
+        """Validates a batch of examples and returns it as a float32 array."""
+        return validation.check_array(x, self.data_shape, self.unit_interval, argument)
+
+    def _check_fit_input(self, x, argument):
+        if isinstance(x, tf.data.Dataset):
+            validation.check_dataset(x, self.data_shape, argument)
+        elif isinstance(x, (tuple, list)) and x and not np.isscalar(x[0]):
+            self.check_examples(x[0], argument)
+        elif isinstance(x, (np.ndarray, tf.Tensor)):
+            self.check_examples(x, argument)
+
+    def fit(self, x=None, y=None, validation_data=None, **kwargs):
+        self._check_fit_input(x, "x")
+        if validation_data is not None:
+            self._check_fit_input(validation_data, "validation_data")
+        return super().fit(x, y, validation_data=validation_data, **kwargs)
+
+    def evaluate(self, x=None, y=None, **kwargs):
+        self._check_fit_input(x, "x")
+        return super().evaluate(x, y, **kwargs)
+
+    def valid_batch(self, x):
+        """In-graph check of a training batch: finite (and in [0, 1] if required)."""
+        return validation.assert_valid_batch(x, unit_interval=self.unit_interval)
+
+    def compile_from_config(self, config):
+        self.compile(**keras.saving.deserialize_keras_object(config))
+
+    def _own_state(self):
+        own = self._trainable_variables + self._non_trainable_variables
+        return own + [self.seed_generator.state]
+
+    def save_own_variables(self, store):
+        for index, variable in enumerate(self._own_state()):
+            store[f"{index}"] = variable
+
+    def load_own_variables(self, store):
+        for index, variable in enumerate(self._own_state()):
+            variable.assign(store[f"{index}"])
