@@ -137,6 +137,10 @@ def _label_inputs(num_classes: int | None):
     return keras.Input(shape=(), dtype="int32", name="labels")
 
 
+def _one_hot(labels, num_classes: int):
+    return layers.CategoryEncoding(num_classes, output_mode="one_hot")(labels)
+
+
 def build_generator(
     image_shape: Sequence[int],
     latent_dim: int,
@@ -147,8 +151,8 @@ def build_generator(
 
     Images: a dense layer to a `ceil(H / 4) x ceil(W / 4) x 128` map, two strided
     transposed convolutions and a sigmoid convolution, cropped to `H x W`. Vectors:
-    an MLP. With `num_classes`, an embedding of the integer label (size
-    `latent_dim`) multiplies z, so the model takes `[z, labels]`.
+    an MLP. With `num_classes`, the one-hot label is concatenated to z, so the
+    model takes `[z, labels]`.
 
     Args:
         image_shape: tuple. `(height, width, channels)` or `(features,)`.
@@ -175,7 +179,7 @@ def build_generator(
     labels = _label_inputs(num_classes)
     h = z
     if labels is not None:
-        h = layers.Multiply()([z, layers.Embedding(num_classes, latent_dim)(labels)])
+        h = layers.Concatenate()([z, _one_hot(labels, num_classes)])
     if len(shape) == 3:
         height, width, channels = shape
         small_h, small_w = math.ceil(height / 4), math.ceil(width / 4)
@@ -207,8 +211,8 @@ def build_discriminator(
 
     Images: two strided 4x4 convolutions with LeakyReLU, then a dense logit; no
     batch normalisation, so gradient penalties stay per-example. Vectors: an MLP.
-    With `num_classes`, an embedding of the label is mapped to one extra input
-    channel (images) or concatenated (vectors), so the model takes `[x, labels]`.
+    With `num_classes`, the one-hot label is mapped by a dense layer to one extra
+    input channel (images) or concatenated (vectors); the model takes `[x, labels]`.
 
     Args:
         image_shape: tuple. `(height, width, channels)` or `(features,)`.
@@ -241,7 +245,7 @@ def build_discriminator(
     h = x
     if len(shape) == 3:
         if labels is not None:
-            label_map = layers.Embedding(num_classes, shape[0] * shape[1])(labels)
+            label_map = layers.Dense(shape[0] * shape[1])(_one_hot(labels, num_classes))
             label_map = layers.Reshape((shape[0], shape[1], 1))(label_map)
             h = layers.Concatenate()([x, label_map])
         for filters in (64, 128):
@@ -250,7 +254,7 @@ def build_discriminator(
         h = layers.Flatten()(h)
     else:
         if labels is not None:
-            h = layers.Concatenate()([x, layers.Embedding(num_classes, 16)(labels)])
+            h = layers.Concatenate()([x, _one_hot(labels, num_classes)])
         for units in (256, 128):
             h = layers.LeakyReLU(0.2)(weight_layer(layers.Dense(units))(h))
     logits = weight_layer(layers.Dense(1, name="logits"))(h)

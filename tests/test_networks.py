@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from keras_genmodels import networks
@@ -25,3 +26,34 @@ def test_bad_latent_dim_is_named(latent_dim):
 def test_bad_input_shape_is_named(shape):
     with pytest.raises(ValueError, match="input_shape"):
         networks.build_decoder(shape, latent_dim=2)
+
+
+@pytest.mark.parametrize(
+    "shape", [(28, 28, 1), (8, 8, 1), (30, 30, 3), (5, 7, 2), (6,)]
+)
+@pytest.mark.parametrize("num_classes", [None, 3])
+def test_gan_networks_map_between_latents_data_and_logits(shape, num_classes):
+    generator = networks.build_generator(shape, 4, num_classes=num_classes)
+    critic = networks.build_discriminator(
+        shape, num_classes=num_classes, spectral_normalization=True
+    )
+    z = np.random.default_rng(0).normal(size=(5, 4)).astype("float32")
+    labels = np.array([0, 1, 2, 0, 1], "int32")
+    fake = generator(z if num_classes is None else [z, labels]).numpy()
+    assert fake.shape == (5, *shape)
+    assert 0.0 <= fake.min() and fake.max() <= 1.0  # sigmoid output
+    logits = critic(fake if num_classes is None else [fake, labels])
+    assert tuple(logits.shape) == (5, 1)
+
+
+def test_conditional_networks_depend_on_the_label():
+    generator = networks.build_generator((6,), 4, num_classes=2)
+    z = np.zeros((2, 4), "float32")
+    fake = generator([z, np.array([0, 1], "int32")]).numpy()
+    assert not np.allclose(fake[0], fake[1])
+
+
+@pytest.mark.parametrize("num_classes", [1, 2.0, True])
+def test_bad_num_classes_is_named(num_classes):
+    with pytest.raises(ValueError, match="num_classes.*integer >= 2"):
+        networks.build_generator((8, 8, 1), 4, num_classes=num_classes)

@@ -1,7 +1,6 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from keras_genmodels import VAE, data, networks
 from tests.test_case import assert_config_round_trip, assert_saved_model_round_trip
@@ -144,14 +143,15 @@ def test_config_and_keras_file_round_trip_and_resume(tmp_path):
         np.testing.assert_allclose(after, before, rtol=1e-6, atol=1e-6)
 
 
-def test_losses_are_averaged_over_the_global_batch_under_mirrored_strategy():
+def test_losses_are_averaged_over_the_global_batch_under_mirrored_strategy(
+    mirrored_strategy,
+):
     """Two replicas each fed the same batch must take the one-device step.
 
     An unscaled term (a plain mean instead of `compute_average_loss`) would double.
     """
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     x = np.random.default_rng(0).uniform(size=(8, 4)).astype("float32")
-    with strategy.scope():
+    with mirrored_strategy.scope():
         mirrored = _tiny_vae()
         mirrored.compile(optimizer=keras.optimizers.SGD(0.5))
     single = _tiny_vae()

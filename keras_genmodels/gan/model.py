@@ -1,0 +1,338 @@
+"""GANs as `keras.Model`s: two optimizers, the loss family, penalties and EMA."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from keras_genmodels import networks, validation
+from keras_genmodels.base import GenerativeModel
+from keras_genmodels.gan import losses
+
+
+@keras.saving.register_keras_serializable(package="keras_genmodels")
+class GAN(GenerativeModel):
+    """Generative adversarial network that trains with `fit()`.
+
+    Each `train_step` takes `n_critic` discriminator steps, then one generator step,
+    on the same batch of real data with fresh noise z ~ N(0, I) each time. With a
+    loss pair (l_G, l_D) from `keras_genmodels.gan.losses` (per example, on logits):
+
+        discriminator: minimise  mean(l_D) + lambda_gp * mean(GP) + gamma * mean(R1)
+        generator:     minimise  mean(l_G)
+        EMA (optional): G_ema <- decay * G_ema + (1 - decay) * G  after each G step
+
+    Means are `tf.nn.compute_average_loss` over the global batch, so updates are
+    right under any `tf.distribute` strategy. Metrics: `d_loss`, `g_loss`, plus
+    `gradient_penalty` / `r1_penalty` when their weight is non-zero.
+
+    Args:
+        generator: keras.Model or None. Maps z (and labels, for `ConditionalGAN`) to
+            data. Defaults to `networks.build_generator(image_shape, latent_dim)`.
+        discriminator: keras.Model or None. Maps data (and labels) to one logit per
+            example. Defaults to `networks.build_discriminator(image_shape)`.
+        image_shape: tuple or None. Shape of one example; required when the
+            networks are omitted, else read from the discriminator.
+        latent_dim: int. Size of z; read from the generator when one is given.
+            Defaults to 128.
+        spectral_normalization: bool. Spectral normalisation in the default
+            discriminator. Defaults to False.
+        ema_decay: float or None. Decay of an exponential moving average of the
+            generator's weights, used by `generate`; None disables it. Defaults to
+            None.
+        seed: int or None. Seed of the model's noise. Defaults to None.
+
+    Example:
+
+    >>> import numpy as np, keras
+    >>> gan = GAN(image_shape=(8, 8, 1), latent_dim=4, seed=0)
+    >>> gan.compile(d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+    ...             g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
+    >>> x = np.random.default_rng(0).uniform(size=(32, 8, 8, 1)).astype("float32")
+    >>> sorted(gan.fit(x, batch_size=16, epochs=1, verbose=0).history)
+    ['d_loss', 'g_loss']
+    >>> tuple(gan.generate(3, seed=0).shape)
+    (3, 8, 8, 1)
+
+    References:
+        Goodfellow et al., Generative Adversarial Nets, arXiv:1406.2661.
+        Gulrajani et al., Improved Training of Wasserstein GANs, arXiv:1704.00028.
+        Yazici et al., The Unusual Effectiveness of Averaging in GAN Training,
+        arXiv:1806.04498.
+    """
+
+    def __init__(
+        self,
+        generator=None,
+        discriminator=None,
+        image_shape=None,
+        latent_dim=128,
+        spectral_normalization=False,
+        ema_decay=None,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if (generator is None) != (discriminator is None):
+            raise ValueError(
+                "Pass both `generator` and `discriminator`, or neither (then "
+                f"`image_shape` builds the defaults); got generator={generator!r}, "
+                f"discriminator={discriminator!r}."
+            )
+        if generator is None:
+            if image_shape is None:
+                raise ValueError(
+                    "`image_shape` is required when `generator` and "
+                    "`discriminator` are omitted; got image_shape=None."
+                )
+            generator = networks.build_generator(image_shape, latent_dim)
+            discriminator = networks.build_discriminator(
+                image_shape, spectral_normalization=spectral_normalization
+            )
+        if ema_decay is not None and not 0.0 < ema_decay < 1.0:
+            raise ValueError(
+                f"`ema_decay` must be in (0, 1) or None; got {ema_decay!r}."
+            )
+        self.generator = generator
+        self.discriminator = discriminator
+        self.image_shape_arg = None if image_shape is None else tuple(image_shape)
+        self.data_shape = tuple(self._first(discriminator.input_shape)[1:])
+        self.latent_dim = int(self._first(generator.input_shape)[-1])
+        self.spectral_normalization = bool(spectral_normalization)
+        self.ema_decay = ema_decay
+        self.ema_generator = None
+        if ema_decay is not None:
+            self.ema_generator = keras.models.clone_model(generator)
+            self.ema_generator.name = "ema_generator"
+            self.ema_generator.set_weights(generator.get_weights())
+            self.ema_generator.trainable = False
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.penalty_trackers = {
+            name: keras.metrics.Mean(name=name) for name in losses.PENALTIES
+        }
+        self.penalty_weights = {name: 0.0 for name in losses.PENALTIES}
+        self.built = True
+
+    @staticmethod
+    def _first(shape):
+        return shape[0] if isinstance(shape, list) else shape
+
+    # ---- hooks a conditional variant overrides ----------------------------------
+    def split_batch(self, data):
+        """Returns `(real, labels)` of a batch; an unconditional GAN has no labels."""
+        real = data[0] if isinstance(data, (tuple, list)) else data
+        return self.valid_batch(real), None
+
+    def generator_inputs(self, z, labels):
+        return z
+
+    def discriminator_inputs(self, x, labels):
+        return x
+
+    # ---- the game -----------------------------------------------------------------
+    def compile(
+        self,
+        d_optimizer="adam",
+        g_optimizer="adam",
+        loss="non_saturating",
+        n_critic=1,
+        gradient_penalty_weight=0.0,
+        r1_weight=0.0,
+        **kwargs,
+    ):
+        """Configures the game; both optimizers are built here, before training.
+
+        Args:
+            d_optimizer: optimizer or name. Updates the discriminator.
+            g_optimizer: optimizer or name. Updates the generator.
+            loss: str or callable. A name of `keras_genmodels.gan.losses.LOSSES`
+                or a function `(real_logits, fake_logits) -> (l_G, l_D)` per example.
+                Defaults to `"non_saturating"`.
+            n_critic: int. Discriminator steps per generator step. Defaults to 1.
+            gradient_penalty_weight: float. lambda of the WGAN-GP penalty (10 in
+                the paper). Defaults to 0.
+            r1_weight: float. gamma of the R1 penalty. Defaults to 0.
+            **kwargs: passed to `keras.Model.compile` (e.g. `jit_compile`);
+                `optimizer`, `loss` and `metrics` of Keras do not apply.
+        """
+        for name in ("optimizer", "metrics", "loss_weights", "weighted_metrics"):
+            if kwargs.get(name) is not None:
+                raise ValueError(
+                    f"GAN.compile() does not take `{name}` (got {kwargs[name]!r}); "
+                    "use d_optimizer/g_optimizer and loss."
+                )
+        self.loss_fn = losses.get_loss(loss)
+        if isinstance(n_critic, bool) or not isinstance(n_critic, int) or n_critic < 1:
+            raise ValueError(f"`n_critic` must be an integer >= 1; got {n_critic!r}.")
+        weights = {"gradient_penalty": gradient_penalty_weight, "r1_penalty": r1_weight}
+        for penalty, weight in weights.items():
+            argument = "gradient_penalty_weight" if penalty[0] == "g" else "r1_weight"
+            if not weight >= 0:
+                raise ValueError(f"`{argument}` must be >= 0; got {weight!r}.")
+            if weight:
+                losses.check_penalty(loss, penalty)
+        super().compile(**kwargs)
+        self.d_optimizer = keras.optimizers.get(d_optimizer)
+        self.g_optimizer = keras.optimizers.get(g_optimizer)
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.g_optimizer.build(self.generator.trainable_variables)
+        self.loss_name = loss
+        self.n_critic = n_critic
+        self.penalty_weights = {k: float(v) for k, v in weights.items()}
+        self._gan_compile_config = dict(
+            d_optimizer=keras.saving.serialize_keras_object(self.d_optimizer),
+            g_optimizer=keras.saving.serialize_keras_object(self.g_optimizer),
+            loss=loss
+            if isinstance(loss, str)
+            else keras.saving.serialize_keras_object(loss),
+            n_critic=n_critic,
+            gradient_penalty_weight=float(gradient_penalty_weight),
+            r1_weight=float(r1_weight),
+            **{k: v for k, v in kwargs.items() if k in ("run_eagerly", "jit_compile")},
+        )
+
+    def get_compile_config(self):
+        return getattr(self, "_gan_compile_config", None)
+
+    def noise(self, batch_size):
+        """Draws z ~ N(0, I) of shape [batch_size, latent_dim] from the model's seed."""
+        return keras.random.normal(
+            (batch_size, self.latent_dim), seed=self.seed_generator
+        )
+
+    def discriminate(self, x, labels=None, training=False):
+        """Returns the discriminator's logits, shape [batch, 1]."""
+        return self.discriminator(
+            self.discriminator_inputs(x, labels), training=training
+        )
+
+    def compute_losses(self, real, labels=None, training=False, penalties=True):
+        """Returns per-example `g_loss`, `d_loss` (and penalties) on fresh noise."""
+        z = self.noise(tf.shape(real)[0])
+        fake = self.generator(self.generator_inputs(z, labels), training=training)
+        real_logits = self.discriminate(real, labels, training)
+        fake_logits = self.discriminate(fake, labels, training)
+        g_loss, d_loss = self.loss_fn(real_logits, fake_logits)
+        result = {"g_loss": g_loss, "d_loss": d_loss}
+        if not penalties:
+            return result
+
+        def critic(x, training=training):
+            return self.discriminate(x, labels, training)
+
+        if self.penalty_weights["gradient_penalty"]:
+            result["gradient_penalty"] = losses.gradient_penalty(
+                critic, real, fake, seed=self.seed_generator.next(), training=training
+            )
+        if self.penalty_weights["r1_penalty"]:
+            result["r1_penalty"] = losses.r1_penalty(critic, real, training=training)
+        return result
+
+    def _apply(self, optimizer, objective, tape, variables):
+        gradients = tape.gradient(optimizer.scale_loss(objective), variables)
+        optimizer.apply_gradients(zip(gradients, variables, strict=True))
+
+    def train_step(self, data):
+        real, labels = self.split_batch(data)
+        d_variables = self.discriminator.trainable_variables
+        for _ in range(self.n_critic):  # a Python loop: unrolled in the graph
+            with tf.GradientTape() as tape:
+                d_losses = self.compute_losses(real, labels, training=True)
+                total = d_losses["d_loss"]
+                for name, weight in self.penalty_weights.items():
+                    if weight:
+                        total += weight * d_losses[name]
+                objective = tf.nn.compute_average_loss(total)
+            self._apply(self.d_optimizer, objective, tape, d_variables)
+        g_variables = self.generator.trainable_variables
+        with tf.GradientTape() as tape:
+            g_losses = self.compute_losses(real, labels, training=True, penalties=False)
+            objective = tf.nn.compute_average_loss(g_losses["g_loss"])
+        self._apply(self.g_optimizer, objective, tape, g_variables)
+        if self.ema_generator is not None:
+            self._update_ema()
+        return self._update_trackers({**d_losses, "g_loss": g_losses["g_loss"]})
+
+    def test_step(self, data):
+        real, labels = self.split_batch(data)
+        return self._update_trackers(self.compute_losses(real, labels))
+
+    def _update_ema(self):
+        pairs = list(
+            zip(self.ema_generator.weights, self.generator.weights, strict=True)
+        )
+        decay = self.ema_decay
+
+        def update(*_):
+            for average, weight in pairs:
+                average.assign(decay * average + (1.0 - decay) * weight)
+
+        context = tf.distribute.get_replica_context()
+        if tf.distribute.has_strategy() and context is not None:
+            context.merge_call(update)  # once, in cross-replica context
+        else:
+            update()
+
+    def _update_trackers(self, values):
+        self.d_loss_tracker.update_state(values["d_loss"])
+        self.g_loss_tracker.update_state(values["g_loss"])
+        for name, tracker in self.penalty_trackers.items():
+            if name in values:
+                tracker.update_state(values[name])
+        return {m.name: m.result() for m in self.metrics}
+
+    @property
+    def metrics(self):
+        used = [self.penalty_trackers[k] for k, w in self.penalty_weights.items() if w]
+        return [self.d_loss_tracker, self.g_loss_tracker, *used]
+
+    # ---- user-facing ---------------------------------------------------------------
+    def call(self, z, training=False):
+        generator = self.ema_generator or self.generator
+        return generator(z, training=training)
+
+    def _latents(self, num_samples_or_z, seed):
+        if isinstance(num_samples_or_z, int) and not isinstance(num_samples_or_z, bool):
+            if num_samples_or_z <= 0:
+                raise ValueError(
+                    "`num_samples` must be a positive integer; got "
+                    f"{num_samples_or_z!r}."
+                )
+            return keras.random.normal(
+                (num_samples_or_z, self.latent_dim),
+                seed=self.seed_generator if seed is None else seed,
+            )
+        return validation.check_array(num_samples_or_z, (self.latent_dim,), False, "z")
+
+    def generate(self, num_samples_or_z, seed=None):
+        """Generates from `num_samples` draws z ~ N(0, I) (or from the given `z`).
+
+        Uses the EMA generator when `ema_decay` is set. The same int `seed` gives
+        the same samples.
+        """
+        z = self._latents(num_samples_or_z, seed)
+        return (self.ema_generator or self.generator)(z)
+
+    # ---- serialization -------------------------------------------------------------
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            generator=keras.saving.serialize_keras_object(self.generator),
+            discriminator=keras.saving.serialize_keras_object(self.discriminator),
+            image_shape=self.image_shape_arg,
+            latent_dim=self.latent_dim,
+            spectral_normalization=self.spectral_normalization,
+            ema_decay=self.ema_decay,
+            seed=self.seed,
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("generator", "discriminator"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
