@@ -100,10 +100,10 @@ class ConditionalGAN(GAN):
         return self.valid_batch(data[0]), labels
 
     def generator_inputs(self, z, labels):
-        return [z, labels]
+        return [z, tf.cast(labels, tf.int32)]
 
     def discriminator_inputs(self, x, labels):
-        return [x, labels]
+        return [tf.convert_to_tensor(x), tf.cast(labels, tf.int32)]
 
     def call(self, inputs, training=False):
         generator = self.ema_generator or self.generator

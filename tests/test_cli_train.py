@@ -97,6 +97,44 @@ def test_saved_model_loads(run):
     assert tuple(vae.sample(3, seed=1).shape) == (3, 8, 8, 1)
 
 
+GAN_TINY = ["--dataset", "digits", "--epochs", "1", "--batch-size", "64"]
+GAN_TINY += ["--latent-dim", "4", "--verbose", "0"]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["--loss", "hinge", "--spectral-norm"],
+        ["--conditional", "--loss", "wasserstein", "--n-critic", "2", "--ema", "0.9"],
+    ],
+)
+def test_train_gan_writes_run_folder(tmp_path, options):
+    import keras
+
+    from keras_genmodels import GAN, ConditionalGAN
+
+    out = tmp_path / "run"
+    result = _run_cli(
+        ["train", "gan", *GAN_TINY, *options, "--output-dir", str(out)], tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert set(os.listdir(out)) == RUN_FILES - {"reconstructions.png"}
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["final"]) >= {"d_loss", "g_loss", "val_d_loss", "val_g_loss"}
+    assert all(math.isfinite(v) for v in metrics["final"].values())
+    accuracy = metrics["discriminator_test_accuracy"]
+    assert 0 <= accuracy["real"] <= 1 and 0 <= accuracy["fake"] <= 1
+    gan = keras.saving.load_model(out / "model.keras")
+    conditional = "--conditional" in options
+    assert type(gan) is (ConditionalGAN if conditional else GAN)
+    if conditional:
+        assert gan.num_classes == 10 and gan.n_critic == 2 and gan.ema_decay == 0.9
+        assert gan.penalty_weights["gradient_penalty"] == 10.0  # the WGAN-GP default
+        grid = mpimg.imread(out / "samples.png")
+        assert grid.shape[0] > grid.shape[1] * 0.7  # ten rows of ten samples
+    assert "final d_loss: " in result.stdout.strip().splitlines()[-1]
+
+
 def test_bad_dataset_exits_2_without_traceback(tmp_path):
     out = tmp_path / "run"
     result = _run_cli(
@@ -155,7 +193,7 @@ def test_help_lists_the_options(capsys):
     [
         ([], "required"),
         (["train"], "required"),
-        (["train", "gan"], "invalid choice"),
+        (["train", "flow"], "invalid choice"),
         (["train", "vae", "--epochs", "0"], "--epochs"),
         (["train", "vae", "--batch-size", "ten"], "--batch-size"),
         (["train", "vae", "--beta", "-1"], "--beta"),
