@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_genmodels import validation
+from keras_genmodels import distribute, validation
 
 
 class GenerativeModel(keras.Model):
@@ -21,6 +21,8 @@ class GenerativeModel(keras.Model):
       `ValueError` naming the argument;
     - the seed generator's state saved in `.keras` files, which Keras does not do,
       so a resumed run draws the same noise as an uninterrupted one;
+    - `draw_noise`, noise that is distinct on every replica of a `tf.distribute`
+      strategy yet equal, example for example, to what one device would draw;
     - `compile_from_config` that calls the subclass's own `compile`.
     """
 
@@ -51,6 +53,48 @@ class GenerativeModel(keras.Model):
     def valid_batch(self, x):
         """In-graph check of a training batch: finite (and in [0, 1] if required)."""
         return validation.assert_valid_batch(x, unit_interval=self.unit_interval)
+
+    def draw_noise(self, shape, distribution: str = "normal"):
+        """Draws N(0, 1) or U[0, 1) noise of `shape` for this replica's examples.
+
+        All replicas share the seed generator's state, so each draws the noise of
+        the whole global batch from the same stateless seed and keeps the rows of
+        its own examples (replica i holds rows sum(sizes[:i]) onwards; the sizes
+        come from an all-gather, so uneven final batches work). N replicas thus
+        use exactly the noise one device uses for the same global batch, and no
+        two replicas share noise.
+
+        Args:
+            shape: list. `[local_batch, ...]`; `local_batch` may be a tensor.
+            distribution: str. `"normal"` or `"uniform"`. Defaults to `"normal"`.
+        """
+        draw = {
+            "normal": tf.random.stateless_normal,
+            "uniform": tf.random.stateless_uniform,
+        }[distribution]
+        seed = self.seed_generator.next()
+        context = tf.distribute.get_replica_context()
+        if context is None or context.num_replicas_in_sync == 1:
+            return draw(shape, seed=seed)
+        shape = tf.cast(tf.convert_to_tensor(shape), tf.int32)
+        sizes = context.all_gather(shape[:1], axis=0)
+        offset = tf.reduce_sum(sizes[: context.replica_id_in_sync_group])
+        total = tf.concat([tf.reshape(tf.reduce_sum(sizes), [1]), shape[1:]], axis=0)
+        return draw(total, seed=seed)[offset : offset + shape[0]]
+
+    def metric_logs(self) -> dict:
+        """Returns `{name: result}` of the trackers, as `train_step` must.
+
+        Under `MultiWorkerMirroredStrategy`, Keras 3.15's `fit()` reduces the logs
+        with `strategy.reduce("MEAN", value, axis=0)`, which fails on scalars
+        ("Invalid reduction dimension 0 for input with 0 dimensions";
+        keras-team/keras#20585). Rank-1 logs of shape [1] reduce to the same
+        scalar, so they are returned there. Remove once Keras reduces scalars.
+        """
+        logs = {m.name: m.result() for m in self.metrics}
+        if distribute.is_multi_worker(self.distribute_strategy):
+            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
+        return logs
 
     def compile_from_config(self, config):
         self.compile(**keras.saving.deserialize_keras_object(config))

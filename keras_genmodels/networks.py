@@ -68,7 +68,8 @@ def build_encoder(
     else:
         h = layers.Dense(256, activation="relu")(inputs)
         h = layers.Dense(128, activation="relu")(h)
-    outputs = layers.Dense(2 * latent_dim, name="posterior_params")(h)
+    # Output layers run in float32 under mixed precision (losses and TFP maths).
+    outputs = layers.Dense(2 * latent_dim, name="posterior_params", dtype="float32")(h)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -111,7 +112,7 @@ def build_decoder(
         h = layers.Conv2DTranspose(32, 3, strides=2, padding="same", activation="relu")(
             h
         )
-        h = layers.Conv2D(channels, 3, padding="same")(h)
+        h = layers.Conv2D(channels, 3, padding="same", dtype="float32")(h)
         extra_h, extra_w = 4 * small_h - height, 4 * small_w - width
         if extra_h or extra_w:
             h = layers.Cropping2D(((0, extra_h), (0, extra_w)))(h)
@@ -119,7 +120,7 @@ def build_decoder(
     else:
         h = layers.Dense(128, activation="relu")(inputs)
         h = layers.Dense(256, activation="relu")(h)
-        outputs = layers.Dense(shape[0])(h)
+        outputs = layers.Dense(shape[0], dtype="float32")(h)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -189,14 +190,16 @@ def build_generator(
         for filters in (128, 64):
             h = layers.Conv2DTranspose(filters, 4, strides=2, padding="same")(h)
             h = layers.LeakyReLU(0.2)(h)
-        h = layers.Conv2D(channels, 5, padding="same", activation="sigmoid")(h)
+        h = layers.Conv2D(
+            channels, 5, padding="same", activation="sigmoid", dtype="float32"
+        )(h)
         extra_h, extra_w = 4 * small_h - height, 4 * small_w - width
         if extra_h or extra_w:
             h = layers.Cropping2D(((0, extra_h), (0, extra_w)))(h)
     else:
         for units in (128, 256):
             h = layers.LeakyReLU(0.2)(layers.Dense(units)(h))
-        h = layers.Dense(shape[0], activation="sigmoid")(h)
+        h = layers.Dense(shape[0], activation="sigmoid", dtype="float32")(h)
     inputs = z if labels is None else [z, labels]
     return keras.Model(inputs, h, name=name)
 
@@ -257,6 +260,6 @@ def build_discriminator(
             h = layers.Concatenate()([x, _one_hot(labels, num_classes)])
         for units in (256, 128):
             h = layers.LeakyReLU(0.2)(weight_layer(layers.Dense(units))(h))
-    logits = weight_layer(layers.Dense(1, name="logits"))(h)
+    logits = weight_layer(layers.Dense(1, name="logits", dtype="float32"))(h)
     inputs = x if labels is None else [x, labels]
     return keras.Model(inputs, logits, name=name)

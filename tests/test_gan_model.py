@@ -119,32 +119,6 @@ def test_config_and_keras_file_round_trip_with_both_optimizers(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("options", "penalty"),
-    [
-        ({"loss": "wasserstein", "n_critic": 2}, "gradient_penalty_weight"),
-        ({"loss": "non_saturating"}, "r1_weight"),
-        ({"loss": "minimax"}, None),
-        ({"loss": "least_squares"}, None),
-        ({"loss": "hinge"}, None),
-    ],
-)
-def test_mirrored_step_equals_one_device_step(options, penalty, mirrored_strategy):
-    """Two replicas each fed the same batch must take the one-device step."""
-    extra = {penalty: 1.0} if penalty else {}
-    with mirrored_strategy.scope():
-        mirrored = _compile(_vector_gan(ema_decay=0.5), **options, **extra)
-    single = _compile(_vector_gan(ema_decay=0.5), **options, **extra)
-    single.set_weights(mirrored.get_weights())
-    x = _data(8)
-    single.fit(x, batch_size=8, epochs=1, shuffle=False, verbose=0)
-    mirrored.fit(
-        np.concatenate([x, x]), batch_size=16, epochs=1, shuffle=False, verbose=0
-    )
-    for a, b in zip(single.get_weights(), mirrored.get_weights(), strict=True):
-        np.testing.assert_allclose(b, a, atol=1e-5)
-
-
-@pytest.mark.parametrize(
     ("compile_kwargs", "message"),
     [
         ({"loss": "softmax"}, "Unknown `loss` 'softmax'.*non_saturating"),

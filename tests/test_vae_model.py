@@ -141,30 +141,3 @@ def test_config_and_keras_file_round_trip_and_resume(tmp_path):
         model.fit(x, epochs=1, batch_size=8, shuffle=False, verbose=0)
     for before, after in zip(vae.get_weights(), loaded.get_weights(), strict=True):
         np.testing.assert_allclose(after, before, rtol=1e-6, atol=1e-6)
-
-
-def test_losses_are_averaged_over_the_global_batch_under_mirrored_strategy(
-    mirrored_strategy,
-):
-    """Two replicas each fed the same batch must take the one-device step.
-
-    An unscaled term (a plain mean instead of `compute_average_loss`) would double.
-    """
-    x = np.random.default_rng(0).uniform(size=(8, 4)).astype("float32")
-    with mirrored_strategy.scope():
-        mirrored = _tiny_vae()
-        mirrored.compile(optimizer=keras.optimizers.SGD(0.5))
-    single = _tiny_vae()
-    single.compile(optimizer=keras.optimizers.SGD(0.5))
-    single.set_weights(mirrored.get_weights())
-    single.fit(x, batch_size=8, epochs=1, shuffle=False, verbose=0)
-    mirrored.fit(
-        np.concatenate([x, x]), batch_size=16, epochs=1, shuffle=False, verbose=0
-    )
-    changed = [
-        np.abs(w - v).max()
-        for w, v in zip(single.get_weights(), _tiny_vae().get_weights(), strict=True)
-    ]
-    assert max(changed) > 1e-3  # the step did something
-    for a, b in zip(single.get_weights(), mirrored.get_weights(), strict=True):
-        np.testing.assert_allclose(b, a, atol=1e-5)

@@ -175,8 +175,8 @@ class GAN(GenerativeModel):
             if weight:
                 losses.check_penalty(loss, penalty)
         super().compile(**kwargs)
-        self.d_optimizer = keras.optimizers.get(d_optimizer)
-        self.g_optimizer = keras.optimizers.get(g_optimizer)
+        self.d_optimizer = self._loss_scaled(d_optimizer, kwargs)
+        self.g_optimizer = self._loss_scaled(g_optimizer, kwargs)
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
         self.loss_name = loss
@@ -194,14 +194,23 @@ class GAN(GenerativeModel):
             **{k: v for k, v in kwargs.items() if k in ("run_eagerly", "jit_compile")},
         )
 
+    def _loss_scaled(self, optimizer, compile_kwargs):
+        """The optimizer, wrapped in a `LossScaleOptimizer` under float16 (as Keras)."""
+        optimizer = keras.optimizers.get(optimizer)
+        if (
+            compile_kwargs.get("auto_scale_loss", True)
+            and self.dtype_policy.name == "mixed_float16"
+            and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+        ):
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        return optimizer
+
     def get_compile_config(self):
         return getattr(self, "_gan_compile_config", None)
 
     def noise(self, batch_size):
         """Draws z ~ N(0, I) of shape [batch_size, latent_dim] from the model's seed."""
-        return keras.random.normal(
-            (batch_size, self.latent_dim), seed=self.seed_generator
-        )
+        return self.draw_noise([batch_size, self.latent_dim])
 
     def discriminate(self, x, labels=None, training=False):
         """Returns the discriminator's logits, shape [batch, 1]."""
@@ -224,15 +233,16 @@ class GAN(GenerativeModel):
             return self.discriminate(x, labels, training)
 
         if self.penalty_weights["gradient_penalty"]:
+            epsilon = self.draw_noise([tf.shape(real)[0]], "uniform")
             result["gradient_penalty"] = losses.gradient_penalty(
-                critic, real, fake, seed=self.seed_generator.next(), training=training
+                critic, real, fake, training=training, epsilon=epsilon
             )
         if self.penalty_weights["r1_penalty"]:
             result["r1_penalty"] = losses.r1_penalty(critic, real, training=training)
         return result
 
-    def _apply(self, optimizer, objective, tape, variables):
-        gradients = tape.gradient(optimizer.scale_loss(objective), variables)
+    def _apply(self, optimizer, scaled_objective, tape, variables):
+        gradients = tape.gradient(scaled_objective, variables)
         optimizer.apply_gradients(zip(gradients, variables, strict=True))
 
     def train_step(self, data):
@@ -246,12 +256,14 @@ class GAN(GenerativeModel):
                     if weight:
                         total += weight * d_losses[name]
                 objective = tf.nn.compute_average_loss(total)
-            self._apply(self.d_optimizer, objective, tape, d_variables)
+                scaled = self.d_optimizer.scale_loss(objective)  # float16 loss scale
+            self._apply(self.d_optimizer, scaled, tape, d_variables)
         g_variables = self.generator.trainable_variables
         with tf.GradientTape() as tape:
             g_losses = self.compute_losses(real, labels, training=True, penalties=False)
             objective = tf.nn.compute_average_loss(g_losses["g_loss"])
-        self._apply(self.g_optimizer, objective, tape, g_variables)
+            scaled = self.g_optimizer.scale_loss(objective)
+        self._apply(self.g_optimizer, scaled, tape, g_variables)
         if self.ema_generator is not None:
             self._update_ema()
         return self._update_trackers({**d_losses, "g_loss": g_losses["g_loss"]})
@@ -282,7 +294,7 @@ class GAN(GenerativeModel):
         for name, tracker in self.penalty_trackers.items():
             if name in values:
                 tracker.update_state(values[name])
-        return {m.name: m.result() for m in self.metrics}
+        return self.metric_logs()
 
     @property
     def metrics(self):

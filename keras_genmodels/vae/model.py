@@ -163,9 +163,7 @@ class VAE(GenerativeModel):
     def compute_losses(self, x, training=False) -> dict:
         """Returns per-example `reconstruction_loss`, `kl_loss`, `loss`, `objective`."""
         q = self.posterior(x, training=training)
-        noise = keras.random.normal(
-            tf.shape(q.mean()), dtype="float32", seed=self.seed_generator
-        )
+        noise = self.draw_noise(tf.shape(q.mean()))
         z = q.mean() + q.stddev() * noise
         reconstruction = -self.likelihood_distribution(z, training).log_prob(
             tf.cast(x, tf.float32)
@@ -188,7 +186,7 @@ class VAE(GenerativeModel):
         self.loss_tracker.update_state(losses["loss"])
         self.reconstruction_tracker.update_state(losses["reconstruction_loss"])
         self.kl_tracker.update_state(losses["kl_loss"])
-        return {m.name: m.result() for m in self.metrics}
+        return self.metric_logs()
 
     def train_step(self, data):
         x = self._unpack(data)
