@@ -10,6 +10,7 @@ from typing import Any
 
 from keras_genmodels import __version__
 from keras_genmodels.cli import common
+from keras_genmodels.distribute import STRATEGIES
 from keras_genmodels.io_utils import atomic_write
 
 _BINARIZE = ("none", "static", "dynamic")
@@ -51,6 +52,25 @@ def _add_common(parser, batch_size, epochs, learning_rate, latent_dim):
     add("--epochs", type=common.positive_int, default=epochs, help="passes over data")
     add("--learning-rate", type=common.positive_float, default=learning_rate)
     add("--seed", type=common.non_negative_int, default=0, help="seeds everything")
+    add(
+        "--strategy",
+        choices=STRATEGIES,
+        default="auto",
+        help="tf.distribute strategy (auto: mirrored over GPUs when several)",
+    )
+    add(
+        "--devices",
+        type=_device_list,
+        default=None,
+        help="comma-separated devices for --strategy mirrored/one_device, e.g. "
+        "/gpu:0,/gpu:1",
+    )
+    add(
+        "--backup-dir",
+        default=None,
+        help="BackupAndRestore folder: a killed run restarted with the same "
+        "arguments resumes from the last finished epoch",
+    )
     add = parser.add_argument_group("output").add_argument
     add("--output-dir", help="new or empty folder (default: runs/<model>-<time>)")
     add("--verbose", type=int, choices=(0, 1, 2), default=1, help="Keras verbosity")
@@ -107,15 +127,23 @@ def _add_gan(models) -> None:
     p.set_defaults(handler=_train_gan)
 
 
+def _device_list(text: str) -> list[str]:
+    devices = [d.strip() for d in text.split(",") if d.strip()]
+    if not devices:
+        raise argparse.ArgumentTypeError(f"expected device names, got {text!r}")
+    return devices
+
+
 # ---- a run: folder, data, artifacts -------------------------------------------------
-def _start(args) -> tuple[pathlib.Path, Any, Any, Any]:
-    """Checks the folder, seeds everything, loads the data; returns them."""
+def _start(args) -> tuple[pathlib.Path, Any, Any, Any, Any]:
+    """Checks the folder, seeds everything, loads the data, picks the strategy."""
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = pathlib.Path(args.output_dir or f"runs/{args.model}-{stamp}")
     common.check_output_dir(out)
     import keras
 
     from keras_genmodels.data import load_dataset
+    from keras_genmodels.distribute import get_strategy
 
     keras.utils.set_random_seed(args.seed)
     binarize = None if args.binarize == "none" else args.binarize
@@ -124,23 +152,45 @@ def _start(args) -> tuple[pathlib.Path, Any, Any, Any]:
     )
     spec = train_ds.element_spec
     shape = tuple((spec[0] if isinstance(spec, tuple) else spec).shape[1:])
-    return out, train_ds, test_ds, shape
+    strategy = get_strategy(args.strategy, args.devices)
+    return out, train_ds, test_ds, shape, strategy
 
 
 def _fit(model, args, out, train_ds, test_ds):
-    """Fits with the Keras progress bar, then saves the model and its curves."""
-    from keras_genmodels import plots
+    """Fits with the Keras progress bar, then saves the model and its curves.
 
-    out.mkdir(parents=True, exist_ok=True)
+    Returns `(history, seconds)`, or `(None, seconds)` on a multi-worker process
+    that is not the chief: only the chief writes the run folder.
+    """
+    import keras
+
+    from keras_genmodels import plots
+    from keras_genmodels.callbacks import NonFiniteLossError, TerminateOnNonFiniteLoss
+    from keras_genmodels.distribute import is_chief
+
+    callbacks = [TerminateOnNonFiniteLoss()]
+    if args.backup_dir:
+        callbacks.append(
+            keras.callbacks.BackupAndRestore(args.backup_dir, double_checkpoint=True)
+        )
+    chief = is_chief(model.distribute_strategy)
+    if chief:
+        out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    history = model.fit(  # the train pipeline reshuffles itself every epoch
-        train_ds,
-        validation_data=test_ds,
-        epochs=args.epochs,
-        shuffle=False,
-        verbose=args.verbose,
-    )
+    try:
+        history = model.fit(  # the train pipeline reshuffles itself every epoch
+            train_ds,
+            validation_data=test_ds,
+            epochs=args.epochs,
+            shuffle=False,
+            callbacks=callbacks,
+            verbose=args.verbose,
+        )
+    except NonFiniteLossError as error:
+        raise common.CLIError(str(error)) from error
     seconds = time.perf_counter() - started
+    if not chief:
+        return None, seconds
     atomic_write(out / "model.keras", lambda tmp: model.save(tmp))
     common.write_json(out / "history.json", history.history)
     plots.save_history(history.history, out / "history.png")
@@ -173,22 +223,25 @@ def _metrics(args, out, history, train_seconds, started, **values) -> dict:
 def _train_vae(args: argparse.Namespace) -> int:
     """`keras-genmodels train vae`: fit, evaluate, and write the run folder."""
     started = time.perf_counter()
-    out, train_ds, test_ds, shape = _start(args)
+    out, train_ds, test_ds, shape, strategy = _start(args)
     import keras
     import numpy as np
 
     from keras_genmodels import VAE, plots
 
-    vae = VAE(
-        input_shape=shape,
-        latent_dim=args.latent_dim,
-        likelihood=args.likelihood,
-        beta=args.beta,
-        kl_warmup_steps=args.kl_warmup_steps,
-        seed=args.seed,
-    )
-    vae.compile(optimizer=keras.optimizers.Adam(args.learning_rate))
+    with strategy.scope():
+        vae = VAE(
+            input_shape=shape,
+            latent_dim=args.latent_dim,
+            likelihood=args.likelihood,
+            beta=args.beta,
+            kl_warmup_steps=args.kl_warmup_steps,
+            seed=args.seed,
+        )
+        vae.compile(optimizer=keras.optimizers.Adam(args.learning_rate))
     history, train_seconds = _fit(vae, args, out, train_ds, test_ds)
+    if history is None:
+        return 0
 
     samples = keras.ops.convert_to_numpy(vae.sample(64, seed=args.seed))
     title = f"VAE samples ({args.dataset}, {len(history['loss'])} epochs)"
@@ -236,7 +289,7 @@ def _train_vae(args: argparse.Namespace) -> int:
 def _train_gan(args: argparse.Namespace) -> int:
     """`keras-genmodels train gan`: fit, write samples and the run folder."""
     started = time.perf_counter()
-    out, train_ds, test_ds, shape = _start(args)
+    out, train_ds, test_ds, shape, strategy = _start(args)
     import keras
     import numpy as np
 
@@ -250,26 +303,29 @@ def _train_gan(args: argparse.Namespace) -> int:
         ema_decay=args.ema,
         seed=args.seed,
     )
-    if args.conditional:
-        if y_test is None:
-            raise common.CLIError(
-                f"--conditional needs a labelled dataset; {args.dataset!r} has none."
-            )
-        gan = ConditionalGAN(num_classes=int(y_test.max()) + 1, **options)
-    else:
-        gan = GAN(**options)
+    if args.conditional and y_test is None:
+        raise common.CLIError(
+            f"--conditional needs a labelled dataset; {args.dataset!r} has none."
+        )
     penalty = args.gradient_penalty
     if penalty is None:
         penalty = 10.0 if args.loss == "wasserstein" else 0.0
-    gan.compile(
-        d_optimizer=keras.optimizers.Adam(args.learning_rate, beta_1=args.beta1),
-        g_optimizer=keras.optimizers.Adam(args.learning_rate, beta_1=args.beta1),
-        loss=args.loss,
-        n_critic=args.n_critic,
-        gradient_penalty_weight=penalty,
-        r1_weight=args.r1,
-    )
+    with strategy.scope():
+        if args.conditional:
+            gan = ConditionalGAN(num_classes=int(y_test.max()) + 1, **options)
+        else:
+            gan = GAN(**options)
+        gan.compile(
+            d_optimizer=keras.optimizers.Adam(args.learning_rate, beta_1=args.beta1),
+            g_optimizer=keras.optimizers.Adam(args.learning_rate, beta_1=args.beta1),
+            loss=args.loss,
+            n_critic=args.n_critic,
+            gradient_penalty_weight=penalty,
+            r1_weight=args.r1,
+        )
     history, train_seconds = _fit(gan, args, out, train_ds, test_ds)
+    if history is None:
+        return 0
 
     epochs = len(history["d_loss"])
     if args.conditional:
