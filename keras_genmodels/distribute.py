@@ -59,6 +59,10 @@ def get_strategy(
             f"`devices` applies to 'mirrored' and 'one_device' only; got "
             f"devices={list(devices)!r} with strategy {name!r}."
         )
+    if name == "multi_worker":
+        # Collective ops must be configured before TensorFlow initialises its
+        # runtime, so nothing here may touch devices before this strategy.
+        return _multi_worker_strategy()
     gpus = tf.config.list_logical_devices("GPU")
     if name == "auto":
         name = "mirrored" if len(gpus) > 1 else "default"
@@ -66,9 +70,11 @@ def get_strategy(
         return tf.distribute.get_strategy()
     if name == "mirrored":
         return tf.distribute.MirroredStrategy(devices)
-    if name == "one_device":
-        device = devices[0] if devices else ("/gpu:0" if gpus else "/cpu:0")
-        return tf.distribute.OneDeviceStrategy(device)
+    device = devices[0] if devices else ("/gpu:0" if gpus else "/cpu:0")
+    return tf.distribute.OneDeviceStrategy(device)
+
+
+def _multi_worker_strategy() -> tf.distribute.Strategy:
     if not os.environ.get("TF_CONFIG"):
         raise ValueError(
             "The 'multi_worker' strategy needs the TF_CONFIG environment variable "
