@@ -4,6 +4,12 @@ import pytest
 import tensorflow as tf
 
 from keras_genmodels import GAN, VAE, ConditionalGAN
+from keras_genmodels.distribute import (
+    get_strategy,
+    global_batch_size,
+    is_chief,
+    is_multi_worker,
+)
 
 # 18 examples in global batches of 8: the last batch (2) splits 1 + 1 across replicas.
 X = np.random.default_rng(0).uniform(size=(18, 4)).astype("float32")
@@ -25,8 +31,12 @@ def _assert_two_replicas_equal_one_device(build, strategy, fit_args):
         )
         > 1e-3
     )
-    for a, b in zip(single.get_weights(), mirrored.get_weights(), strict=True):
-        np.testing.assert_allclose(b, a, atol=1e-5)
+    differences = [
+        np.abs(b - a).max()
+        for a, b in zip(single.get_weights(), mirrored.get_weights(), strict=True)
+    ]
+    print(f"max |2 replicas - 1 device| = {max(differences):.2e}")
+    assert max(differences) <= 1e-5
     for name, values in logs_single.history.items():
         np.testing.assert_allclose(
             logs_mirrored.history[name], values, rtol=1e-5, err_msg=name
@@ -102,3 +112,25 @@ def test_replicas_draw_distinct_noise_that_concatenates_to_one_device(
     np.testing.assert_array_equal(
         np.concatenate([first, second]), single.noise(8).numpy()
     )
+
+
+def test_get_strategy_by_name_and_errors(monkeypatch):
+    assert get_strategy("default") is tf.distribute.get_strategy()
+    assert get_strategy("auto").num_replicas_in_sync == 1  # no GPUs here
+    one = get_strategy("one_device", devices=["/cpu:1"])
+    assert isinstance(one, tf.distribute.OneDeviceStrategy)
+    assert global_batch_size(32, one) == 32
+    assert is_chief(one) and not is_multi_worker(one)
+    with pytest.raises(ValueError, match="Unknown `strategy` 'tpu'.*mirrored"):
+        get_strategy("tpu")
+    with pytest.raises(ValueError, match="`devices` applies to"):
+        get_strategy("default", devices=["/cpu:0"])
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(ValueError, match="TF_CONFIG"):
+        get_strategy("multi_worker")
+
+
+def test_mirrored_strategy_over_logical_devices(mirrored_strategy):
+    assert mirrored_strategy.num_replicas_in_sync == 2
+    assert global_batch_size(32, mirrored_strategy) == 64
+    assert is_chief(mirrored_strategy)
