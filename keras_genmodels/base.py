@@ -21,6 +21,8 @@ class GenerativeModel(keras.Model):
       `ValueError` naming the argument;
     - the seed generator's state saved in `.keras` files, which Keras does not do,
       so a resumed run draws the same noise as an uninterrupted one;
+    - `global_mean`, the per-replica share of a global-batch mean loss, and
+      `metric_logs`, the trackers' global means (uneven final batches included);
     - `draw_noise`, noise that is distinct on every replica of a `tf.distribute`
       strategy yet equal, example for example, to what one device would draw;
     - `compile_from_config` that calls the subclass's own `compile`.
@@ -82,6 +84,22 @@ class GenerativeModel(keras.Model):
         total = tf.concat([tf.reshape(tf.reduce_sum(sizes), [1]), shape[1:]], axis=0)
         return draw(total, seed=seed)[offset : offset + shape[0]]
 
+    def global_mean(self, per_example):
+        """Mean of a per-example loss over the global batch, for the gradient.
+
+        Keras optimizers sum gradients over replicas, so each replica returns
+        sum(its terms) / (examples in the global batch). The count is summed over
+        replicas: `tf.nn.compute_average_loss` without `global_batch_size`
+        assumes equal shards, which halves the step of an odd final batch.
+        """
+        per_example = tf.cast(per_example, tf.float32)
+        context = tf.distribute.get_replica_context()
+        if context is None or context.num_replicas_in_sync == 1:
+            return tf.reduce_mean(per_example)
+        count = tf.cast(tf.shape(per_example)[0], tf.float32)
+        total = context.all_reduce("sum", count)
+        return tf.math.divide_no_nan(tf.reduce_sum(per_example), total)
+
     def metric_logs(self) -> dict:
         """Returns `{name: result}` of the trackers, as `train_step` must.
 
@@ -91,7 +109,17 @@ class GenerativeModel(keras.Model):
         keras-team/keras#20585). Rank-1 logs of shape [1] reduce to the same
         scalar, so they are returned there. Remove once Keras reduces scalars.
         """
-        logs = {m.name: m.result() for m in self.metrics}
+        context = tf.distribute.get_replica_context()
+        if context is None or context.num_replicas_in_sync == 1:
+            logs = {m.name: m.result() for m in self.metrics}
+        else:  # the global mean, also when replicas saw different counts
+            logs = {
+                m.name: tf.math.divide_no_nan(
+                    context.all_reduce("sum", m.total),
+                    context.all_reduce("sum", m.count),
+                )
+                for m in self.metrics
+            }
         if distribute.is_multi_worker(self.distribute_strategy):
             logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
         return logs

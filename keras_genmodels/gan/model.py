@@ -22,8 +22,8 @@ class GAN(GenerativeModel):
         generator:     minimise  mean(l_G)
         EMA (optional): G_ema <- decay * G_ema + (1 - decay) * G  after each G step
 
-    Means are `tf.nn.compute_average_loss` over the global batch, so updates are
-    right under any `tf.distribute` strategy. Metrics: `d_loss`, `g_loss`, plus
+    Means are over the global batch (`GenerativeModel.global_mean`), so updates
+    are right under any `tf.distribute` strategy. Metrics: `d_loss`, `g_loss`, plus
     `gradient_penalty` / `r1_penalty` when their weight is non-zero.
 
     Args:
@@ -255,13 +255,13 @@ class GAN(GenerativeModel):
                 for name, weight in self.penalty_weights.items():
                     if weight:
                         total += weight * d_losses[name]
-                objective = tf.nn.compute_average_loss(total)
+                objective = self.global_mean(total)
                 scaled = self.d_optimizer.scale_loss(objective)  # float16 loss scale
             self._apply(self.d_optimizer, scaled, tape, d_variables)
         g_variables = self.generator.trainable_variables
         with tf.GradientTape() as tape:
             g_losses = self.compute_losses(real, labels, training=True, penalties=False)
-            objective = tf.nn.compute_average_loss(g_losses["g_loss"])
+            objective = self.global_mean(g_losses["g_loss"])
             scaled = self.g_optimizer.scale_loss(objective)
         self._apply(self.g_optimizer, scaled, tape, g_variables)
         if self.ema_generator is not None:

@@ -29,10 +29,11 @@ class VAE(GenerativeModel):
         beta_t = beta * min(1, step / kl_warmup_steps)    (beta_t = beta if 0)
 
     The KL term is `tfd.kl_divergence` (analytic) or the one-sample estimate
-    log q(z_1 | x) - log p(z_1) (`kl_estimator="sampled"`). Every per-example term
-    is reduced with `tf.nn.compute_average_loss`, so gradients are right under
-    any `tf.distribute` strategy. Reported metrics: `loss` (the negative ELBO,
-    whatever beta is), `reconstruction_loss` and `kl_loss`.
+    log q(z_1 | x) - log p(z_1) (`kl_estimator="sampled"`). The per-example
+    objective is averaged over the global batch (`GenerativeModel.global_mean`),
+    so gradients are right under any `tf.distribute` strategy. Reported
+    metrics: `loss` (the negative ELBO, whatever beta is), `reconstruction_loss`
+    and `kl_loss`.
 
     Args:
         encoder: keras.Model or None. Maps x to `2 * latent_dim` features (mean,
@@ -192,7 +193,7 @@ class VAE(GenerativeModel):
         x = self._unpack(data)
         with tf.GradientTape() as tape:
             losses = self.compute_losses(x, training=True)
-            objective = tf.nn.compute_average_loss(losses["objective"])
+            objective = self.global_mean(losses["objective"])
             scaled = self.optimizer.scale_loss(objective)
         gradients = tape.gradient(scaled, self.trainable_variables)
         self.optimizer.apply_gradients(
