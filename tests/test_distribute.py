@@ -134,3 +134,16 @@ def test_mirrored_strategy_over_logical_devices(mirrored_strategy):
     assert mirrored_strategy.num_replicas_in_sync == 2
     assert global_batch_size(32, mirrored_strategy) == 64
     assert is_chief(mirrored_strategy)
+
+
+def test_a_fixed_seed_reproduces_a_two_replica_run(mirrored_strategy):
+    def run():
+        with mirrored_strategy.scope():
+            keras.utils.set_random_seed(0)
+            gan = GAN(image_shape=(4,), latent_dim=2, seed=3)
+            gan.compile(d_optimizer="adam", g_optimizer="adam", loss="hinge")
+        gan.fit(X, batch_size=8, epochs=2, verbose=0)
+        return gan.get_weights()
+
+    for a, b in zip(run(), run(), strict=True):
+        np.testing.assert_array_equal(a, b)
