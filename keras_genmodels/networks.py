@@ -124,17 +124,21 @@ def build_decoder(
     return keras.Model(inputs, outputs, name=name)
 
 
-def _label_inputs(num_classes: int | None):
-    if num_classes is None:
-        return None
+def check_num_classes(num_classes: int) -> int:
+    """Returns `num_classes` or raises ValueError unless it is an integer >= 2."""
     if (
         isinstance(num_classes, bool)
         or not isinstance(num_classes, int)
         or (num_classes < 2)
     ):
-        raise ValueError(
-            f"`num_classes` must be an integer >= 2 or None; got {num_classes!r}."
-        )
+        raise ValueError(f"`num_classes` must be an integer >= 2; got {num_classes!r}.")
+    return num_classes
+
+
+def _label_inputs(num_classes: int | None):
+    if num_classes is None:
+        return None
+    check_num_classes(num_classes)
     return keras.Input(shape=(), dtype="int32", name="labels")
 
 

@@ -55,14 +55,7 @@ class ConditionalGAN(GAN):
         spectral_normalization=False,
         **kwargs,
     ):
-        if (
-            isinstance(num_classes, bool)
-            or not isinstance(num_classes, int)
-            or (num_classes < 2)
-        ):
-            raise ValueError(
-                f"`num_classes` must be an integer >= 2; got {num_classes!r}."
-            )
+        networks.check_num_classes(num_classes)
         if generator is None and discriminator is None and image_shape is not None:
             generator = networks.build_generator(image_shape, latent_dim, num_classes)
             discriminator = networks.build_discriminator(
