@@ -1,0 +1,149 @@
+"""`keras-genmodels evaluate RUN_DIR`: sample-quality and likelihood of a saved run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import time
+
+from keras_genmodels import __version__
+from keras_genmodels.cli import common
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Adds `evaluate` to the top-level `commands`."""
+    p = commands.add_parser(
+        "evaluate",
+        help="evaluate a run folder (FID, KID, precision/recall, IWAE)",
+        formatter_class=common.HelpFormatter,
+        description="Evaluate the model of a run folder written by `train`: FID, "
+        "KID, precision/recall and mode coverage of its samples in the features of "
+        "a small classifier trained (once, then cached under $KERAS_GENMODELS_HOME "
+        "or ~/.keras_genmodels) on the run's dataset; for a VAE also the test "
+        "negative ELBO, IWAE NLL and reconstruction error. Writes "
+        "RUN_DIR/evaluation.json and any missing sample/reconstruction images.",
+    )
+    add = p.add_argument
+    add("run_dir", metavar="RUN_DIR", help="folder with model.keras and metrics.json")
+    add("--num-samples", type=common.positive_int, default=2000, help="generated")
+    add("--iwae-samples", type=common.positive_int, default=1000, help="K of IWAE")
+    add("--seed", type=common.non_negative_int, default=0, help="sampling seed")
+    p.set_defaults(handler=_evaluate)
+
+
+def _read_run(run_dir: pathlib.Path) -> dict:
+    """Returns the run's metrics.json, or raises CLIError naming what is missing."""
+    if not run_dir.is_dir():
+        raise common.CLIError(f"RUN_DIR {str(run_dir)!r} is not a folder.")
+    for name in ("model.keras", "metrics.json"):
+        if not (run_dir / name).is_file():
+            raise common.CLIError(
+                f"{str(run_dir / name)!r} not found: RUN_DIR must be a complete run "
+                "folder written by `keras-genmodels train`."
+            )
+    try:
+        run = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise common.CLIError(f"{str(run_dir / 'metrics.json')!r}: {err}") from err
+    if not isinstance(run, dict) or not isinstance(run.get("dataset"), str):
+        raise common.CLIError(
+            f'{str(run_dir / "metrics.json")!r} has no "dataset" entry.'
+        )
+    return run
+
+
+def _pictures(model, run_dir: pathlib.Path, dataset: str, binarize, seed) -> list:
+    """Writes samples.png (and reconstructions.png for a VAE) when missing."""
+    import keras
+
+    from keras_genmodels import VAE, ConditionalGAN, plots
+    from keras_genmodels.data import load_arrays
+
+    written = []
+    if not (run_dir / "samples.png").exists():
+        if isinstance(model, ConditionalGAN):
+            columns = 10
+            labels = [c for c in range(model.num_classes) for _ in range(columns)]
+            images = model.generate(len(labels), seed=seed, labels=labels)
+        else:
+            columns = 8
+            sample = model.sample if isinstance(model, VAE) else model.generate
+            images = sample(64, seed=seed)
+        title = f"{type(model).__name__} samples ({dataset})"
+        images = keras.ops.convert_to_numpy(images)
+        plots.save_image_grid(images, run_dir / "samples.png", columns, title=title)
+        written.append("samples.png")
+    if isinstance(model, VAE) and not (run_dir / "reconstructions.png").exists():
+        shown = load_arrays(dataset, binarize=binarize).x_test[:16]
+        rebuilt = keras.ops.convert_to_numpy(model.reconstruct(shown))
+        plots.save_reconstructions(shown, rebuilt, run_dir / "reconstructions.png")
+        written.append("reconstructions.png")
+    return written
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    """`keras-genmodels evaluate`: load the run, evaluate, write evaluation.json."""
+    started = time.perf_counter()
+    run_dir = pathlib.Path(args.run_dir)
+    run = _read_run(run_dir)
+    dataset = run["dataset"]
+    binarize = (run.get("arguments") or {}).get("binarize")
+    binarize = None if binarize in (None, "none") else binarize
+    import keras
+
+    from keras_genmodels import GAN, VAE
+    from keras_genmodels.evaluation import (
+        FeatureExtractor,
+        classifier_path,
+        evaluate_generator,
+        vae_report,
+    )
+
+    model = keras.saving.load_model(run_dir / "model.keras")
+    if not isinstance(model, (VAE, GAN)):
+        raise common.CLIError(
+            f"{str(run_dir / 'model.keras')!r} holds a {type(model).__name__}, not "
+            "a VAE, GAN or ConditionalGAN."
+        )
+    cache = classifier_path(dataset)
+    if not cache.with_suffix(".json").is_file():
+        print(f"training the feature classifier for {dataset} (cached at {cache})")
+    extractor = FeatureExtractor.from_dataset(dataset)
+    evaluation = {
+        "model": type(model).__name__,
+        "dataset": dataset,
+        "samples": evaluate_generator(
+            model, dataset, args.num_samples, extractor=extractor, seed=args.seed
+        ),
+    }
+    if isinstance(model, VAE):
+        evaluation["likelihood"] = vae_report(
+            model,
+            dataset,
+            iwae_samples=args.iwae_samples,
+            seed=args.seed,
+            binarize=binarize,
+        )
+    evaluation["images_written"] = _pictures(
+        model, run_dir, dataset, binarize, args.seed
+    )
+    evaluation["wall_time_seconds"] = time.perf_counter() - started
+    evaluation["versions"] = {
+        "keras_genmodels": __version__,
+        "keras": keras.__version__,
+    }
+    common.write_json(run_dir / "evaluation.json", evaluation)
+    samples = evaluation["samples"]
+    line = (
+        f"FID: {samples['fid']:.3f} | KID: {samples['kid_mean']:.4f} "
+        f"+- {samples['kid_std']:.4f} | precision/recall: "
+        f"{samples['precision']:.2f}/{samples['recall']:.2f} | modes: "
+        f"{samples['mode_coverage']['num_covered']}/"
+        f"{samples['mode_coverage']['num_classes']}"
+    )
+    if "likelihood" in evaluation:
+        line += f" | IWAE NLL (K={args.iwae_samples}): "
+        line += f"{evaluation['likelihood']['iwae_nll']:.2f} nats"
+    print(f"{line} | wrote {run_dir / 'evaluation.json'}")
+    return 0

@@ -1,0 +1,125 @@
+"""Tests for evaluate_generator and vae_report on tiny models and the digits data."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from keras_genmodels import GAN, VAE, ConditionalGAN
+from keras_genmodels.data import load_arrays
+from keras_genmodels.evaluation import (
+    FeatureExtractor,
+    evaluate_generator,
+    generate_images,
+    vae_report,
+)
+
+SCORES = ("fid", "kid_mean", "kid_std", "precision", "recall")
+
+
+@pytest.fixture(scope="module")
+def extractor(tmp_path_factory):
+    path = tmp_path_factory.mktemp("classifiers") / "digits.keras"
+    return FeatureExtractor.from_dataset("digits", epochs=5, path=path)
+
+
+@pytest.fixture(scope="module")
+def vae():
+    keras.utils.set_random_seed(0)
+    model = VAE(input_shape=(8, 8, 1), latent_dim=2, seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    model.fit(load_arrays("digits").x_train, epochs=2, batch_size=64, verbose=0)
+    return model
+
+
+def _check(report, model_name, num_generated):
+    for key in SCORES:
+        assert isinstance(report[key], float) and math.isfinite(report[key]), key
+    assert 0 <= report["precision"] <= 1 and 0 <= report["recall"] <= 1
+    coverage = report["mode_coverage"]
+    assert 1 <= coverage["num_covered"] <= coverage["num_classes"] == 10
+    assert sum(coverage["histogram"]) == pytest.approx(1.0)
+    protocol = report["protocol"]
+    assert protocol["model"] == model_name and protocol["dataset"] == "digits"
+    assert protocol["num_generated"] == num_generated
+    assert protocol["num_real"] == num_generated and protocol["real_split"] == "train"
+    assert protocol["kid_subset_size"] == num_generated  # capped at the counts
+    extractor = protocol["extractor"]
+    assert extractor["dataset"] == "digits" and extractor["epochs"] == 5
+
+
+def test_evaluate_gan(extractor):
+    gan = GAN(image_shape=(8, 8, 1), latent_dim=4, seed=0)
+    report = evaluate_generator(
+        gan, "digits", num_samples=60, extractor=extractor, kid_subsets=4
+    )
+    _check(report, "GAN", 60)
+    assert "conditional_accuracy" not in report
+    again = evaluate_generator(
+        gan, "digits", num_samples=60, extractor=extractor, kid_subsets=4
+    )
+    assert again == report  # seeded end to end
+
+
+def test_evaluate_conditional_gan_uses_balanced_labels(extractor):
+    gan = ConditionalGAN(image_shape=(8, 8, 1), latent_dim=4, num_classes=10, seed=0)
+    images, labels = generate_images(gan, 25, seed=3, batch_size=10)
+    assert images.shape == (25, 8, 8, 1)
+    assert np.bincount(labels).tolist() == [3] * 5 + [2] * 5
+    report = evaluate_generator(
+        gan, "digits", num_samples=40, extractor=extractor, kid_subsets=4
+    )
+    _check(report, "ConditionalGAN", 40)
+    assert 0 <= report["conditional_accuracy"] <= 1
+    assert report["protocol"]["generated_labels"] == "balanced"
+
+
+def test_evaluate_vae_samples_beat_noise(extractor, vae):
+    report = evaluate_generator(
+        vae, "digits", num_samples=200, extractor=extractor, kid_subsets=10
+    )
+    _check(report, "VAE", 200)
+    noise = GAN(image_shape=(8, 8, 1), latent_dim=4, seed=0)  # untrained
+    baseline = evaluate_generator(
+        noise, "digits", num_samples=200, extractor=extractor, kid_subsets=10
+    )
+    assert report["fid"] < baseline["fid"]
+
+
+def test_generate_images_is_seeded_and_checked(vae):
+    first, labels = generate_images(vae, 7, seed=1, batch_size=3)
+    assert labels is None and first.shape == (7, 8, 8, 1)
+    np.testing.assert_array_equal(generate_images(vae, 7, seed=1)[0], first)
+    assert not np.allclose(generate_images(vae, 7, seed=2)[0], first)
+    with pytest.raises(TypeError, match="VAE, GAN"):
+        generate_images(object(), 3)
+    with pytest.raises(ValueError, match="positive"):
+        generate_images(vae, 0)
+
+
+def test_evaluate_generator_checks_shapes(extractor):
+    gan = GAN(image_shape=(28, 28, 1), latent_dim=4)
+    with pytest.raises(ValueError, match=r"\(28, 28, 1\).*\(8, 8, 1\)"):
+        evaluate_generator(gan, "digits", extractor=extractor)
+    with pytest.raises(ValueError, match="real_split"):
+        evaluate_generator(gan, "digits", extractor=extractor, real_split="val")
+
+
+def test_vae_report(vae):
+    report = vae_report(vae, "digits", iwae_samples=20, batch_size=128, seed=0)
+    keys = ("negative_elbo", "reconstruction_loss", "kl_loss", "iwae_nll")
+    for key in (*keys, "iwae_nll_stderr", "reconstruction_mse"):
+        assert isinstance(report[key], float) and math.isfinite(report[key]), key
+    assert report["negative_elbo"] == pytest.approx(
+        report["reconstruction_loss"] + report["kl_loss"]
+    )
+    assert report["iwae_nll"] <= report["negative_elbo"] + 3 * 0.5  # IWAE is tighter
+    assert 0 < report["reconstruction_mse"] < 0.2
+    protocol = report["protocol"]
+    assert protocol["K"] == 20 and protocol["num_examples"] == 299
+    assert protocol["split"] == "test" and protocol["seed"] == 0
+    same = vae_report(vae, "digits", iwae_samples=20, batch_size=128, seed=0)
+    assert same["iwae_nll"] == report["iwae_nll"]  # the IWAE noise is seeded
+    with pytest.raises(ValueError, match="shape"):
+        vae_report(vae, "mnist5k", iwae_samples=2)
