@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from keras_genmodels import __version__
-from keras_genmodels.cli import train
+from keras_genmodels.cli import evaluate, export, train
 from keras_genmodels.cli.common import PROG, CLIError
 
 
@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
         title="commands", dest="command", metavar="COMMAND", required=True
     )
     train.register(commands)
+    evaluate.register(commands)
+    export.register(commands)
     return parser
 
 

@@ -1,0 +1,184 @@
+"""`keras-genmodels export` and `sample`: the real CLI, and its errors."""
+
+import contextlib
+import io
+import os
+import pathlib
+import subprocess
+import sys
+
+import keras
+import matplotlib.image as mpimg
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_genmodels import VAE, ConditionalGAN, cli, plots
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _start_cli(args, cwd):
+    """Starts `python -m keras_genmodels.cli ARGS` with this checkout importable."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="-1")
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(REPO), env.get("PYTHONPATH")])
+    )
+    env.pop("TF_CONFIG", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "keras_genmodels.cli", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    """A tiny VAE as a .keras file and a conditional GAN in a run folder, exported.
+
+    Two real command lines run in fresh processes, side by side (two cores): an
+    export, and `sample` of a SavedModel exported in-process just before. The rest
+    goes through the same entry point in-process, without another TF start.
+    """
+    folder = tmp_path_factory.mktemp("cli_export")
+    keras.utils.set_random_seed(0)
+    vae = VAE(input_shape=(8, 8, 1), latent_dim=2)
+    vae.save(folder / "tiny_vae.keras")
+    (folder / "runs" / "cgan-run").mkdir(parents=True)
+    gan = ConditionalGAN(
+        image_shape=(8, 8, 1), latent_dim=4, num_classes=3, ema_decay=0.9
+    )
+    gan.save(folder / "runs" / "cgan-run" / "model.keras")
+    in_process = {
+        "pre": ["export", "tiny_vae.keras", "--base-dir", "pre/tiny_vae"],
+        "cgan": [
+            "export",
+            "runs/cgan-run",
+            "--version",
+            "3",
+            "--base-dir",
+            "served/cgan",
+        ],
+        "onnx": ["export", "tiny_vae.keras", "--format", "onnx"],
+        "sample_cgan": ["sample", "served/cgan/3", "--num", "6", "--seed", "5"]
+        + ["--labels", "2", "0", "--ncols", "3", "--out", "grids/c.png"],
+    }
+    outputs = {}
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        for name, argv in in_process.items():
+            with contextlib.redirect_stdout(io.StringIO()) as out:
+                assert cli.main(argv) == 0, name
+            outputs[name] = out.getvalue()
+    finally:
+        os.chdir(cwd)
+    processes = {
+        "vae": _start_cli(["export", "tiny_vae.keras"], folder),
+        "sample_vae": _start_cli(
+            ["sample", "pre/tiny_vae", "--num", "16", "--out", "v.png"], folder
+        ),
+    }
+    for name, process in processes.items():
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, f"{name}: {err[-3000:]}"
+        outputs[name] = out
+    return folder, vae, gan, outputs
+
+
+def test_export_writes_the_default_layout(work):
+    folder, vae, _, outputs = work
+    assert outputs["vae"].strip().endswith("wrote saved_models/tiny_vae/1")
+    assert outputs["onnx"].strip().endswith("wrote saved_models/tiny_vae/decode.onnx")
+    assert sorted(os.listdir(folder / "saved_models" / "tiny_vae")) == [
+        "1",
+        "decode.onnx",
+    ]
+    loaded = tf.saved_model.load(str(folder / "saved_models" / "tiny_vae" / "1"))
+    z = np.zeros((2, 2), "float32")
+    got = loaded.signatures["decode"](z=tf.constant(z))["x_mean"]
+    np.testing.assert_allclose(got, vae.decode(z), atol=1e-6)
+
+
+def test_export_of_a_run_folder_with_version_and_base_dir(work):
+    folder, _, gan, outputs = work
+    assert outputs["cgan"].strip().endswith("wrote served/cgan/3")
+    assert os.listdir(folder / "served" / "cgan") == ["3"]
+    signatures = tf.saved_model.load(str(folder / "served" / "cgan" / "3")).signatures
+    assert set(signatures) == {"serving_default", "generate", "sample", "discriminate"}
+
+
+def _grid(images, path, ncols=None):
+    return mpimg.imread(plots.save_image_grid(np.asarray(images), path, ncols=ncols))
+
+
+def test_sample_draws_what_the_model_draws(work, tmp_path):
+    """The PNG from the SavedModel alone equals a grid of the in-memory samples."""
+    folder, vae, gan, outputs = work
+    assert (
+        "wrote v.png (16 samples, seed 0, from pre/tiny_vae/1)" in outputs["sample_vae"]
+    )
+    want = _grid(vae.sample(16, seed=0), tmp_path / "v.png")
+    np.testing.assert_allclose(mpimg.imread(folder / "v.png"), want, atol=1 / 255)
+    labels = np.array([2, 0, 2, 0, 2, 0])  # --labels 2 0, repeated to --num 6
+    want = _grid(gan.generate(6, seed=5, labels=labels), tmp_path / "c.png", ncols=3)
+    np.testing.assert_allclose(
+        mpimg.imread(folder / "grids" / "c.png"), want, atol=1 / 255
+    )
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["export", "missing.keras"], "neither a run folder nor an existing .keras"),
+        (["export", "."], "has no model.keras"),
+        (
+            ["export", "tiny_vae.keras", "--format", "onnx", "--version", "2"],
+            "--version",
+        ),
+        (
+            ["export", "tiny_vae.keras", "--endpoint", "decode"],
+            "--endpoint and --opset",
+        ),
+        (["export", "tiny_vae.keras", "--format", "tflite"], "invalid choice"),
+        (["export", "tiny_vae.keras", "--version", "0"], "--version"),
+        (["export", "tiny_vae.keras", "--version", "1"], "exists; pass --overwrite"),
+        (["export", "tiny_vae.keras", "--format", "onnx"], "exists; pass --overwrite"),
+        (
+            ["export", "tiny_vae.keras", "--format", "onnx", "--endpoint", "encode"],
+            "Valid values: decode",
+        ),
+        (["export", "dense.keras"], "cannot export 'dense.keras': `model` must be"),
+        (["sample", "runs"], "neither a SavedModel folder nor a base folder"),
+        (["sample", "saved_models/tiny_vae", "--labels", "1"], "conditional GAN"),
+        (["sample", "served/cgan", "--labels", "3"], "must lie in [0, 3); got 3"),
+        (["sample", "plain"], "has no 'sample' signature"),
+        (["sample", "saved_models/tiny_vae", "--num", "0"], "--num"),
+    ],
+)
+def test_errors_exit_2_and_write_nothing(work, capsys, monkeypatch, argv, message):
+    folder, *_ = work
+    monkeypatch.chdir(folder)
+    if not (folder / "dense.keras").exists():
+        keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]).save("dense.keras")
+        tf.saved_model.save(tf.Module(), "plain")
+    before = sorted(str(p) for p in folder.rglob("*"))
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("keras-genmodels: error: ") or "usage:" in err
+    assert message in err
+    assert sorted(str(p) for p in folder.rglob("*")) == before
+
+
+def test_help_describes_both_commands(capsys):
+    assert cli.main(["export", "--help"]) == 0
+    out = capsys.readouterr().out
+    for option in ("--format", "--version", "--base-dir", "--endpoint", "--overwrite"):
+        assert option in out
+    assert cli.main(["sample", "--help"]) == 0
+    out = capsys.readouterr().out
+    for option in ("--num", "--seed", "--out", "--labels", "(default: 64)"):
+        assert option in out
