@@ -112,11 +112,13 @@ class GenerativeModel(keras.Model):
         context = tf.distribute.get_replica_context()
         if context is None or context.num_replicas_in_sync == 1:
             logs = {m.name: m.result() for m in self.metrics}
-        else:  # the global mean, also when replicas saw different counts
+        else:  # the global mean, also when replicas saw different counts.
+            # `.value` read into a tensor: all-reducing the variable itself fails
+            # under MultiWorkerMirroredStrategy ("destinations can not be empty").
             logs = {
                 m.name: tf.math.divide_no_nan(
-                    context.all_reduce("sum", m.total),
-                    context.all_reduce("sum", m.count),
+                    context.all_reduce("sum", tf.identity(m.total.value)),
+                    context.all_reduce("sum", tf.identity(m.count.value)),
                 )
                 for m in self.metrics
             }
