@@ -104,7 +104,7 @@ GAN_TINY += ["--latent-dim", "4", "--verbose", "0"]
 @pytest.mark.parametrize(
     "options",
     [
-        ["--loss", "hinge", "--spectral-norm"],
+        ["--loss", "hinge", "--spectral-norm", "--export"],
         ["--conditional", "--loss", "wasserstein", "--n-critic", "2", "--ema", "0.9"],
     ],
 )
@@ -133,6 +133,8 @@ def test_train_gan_writes_run_folder(tmp_path, options):
         grid = mpimg.imread(out / "samples.png")
         assert grid.shape[0] > grid.shape[1] * 0.7  # ten rows of ten samples
     assert "final d_loss: " in result.stdout.strip().splitlines()[-1]
+    exported = tmp_path / "saved_models" / "run" / "1" / "saved_model.pb"
+    assert exported.exists() == ("--export" in options)
 
 
 def test_bad_dataset_exits_2_without_traceback(tmp_path):

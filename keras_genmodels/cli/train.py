@@ -72,6 +72,11 @@ def _add_common(parser, batch_size, epochs, learning_rate, latent_dim):
         "arguments resumes from the last finished epoch",
     )
     add = parser.add_argument_group("output").add_argument
+    add(
+        "--export",
+        action="store_true",
+        help="also export a SavedModel to saved_models/<run folder name>/<version>",
+    )
     add("--output-dir", help="new or empty folder (default: runs/<model>-<time>)")
     add("--verbose", type=int, choices=(0, 1, 2), default=1, help="Keras verbosity")
     return model, training
@@ -194,6 +199,11 @@ def _fit(model, args, out, train_ds, test_ds):
     atomic_write(out / "model.keras", lambda tmp: model.save(tmp))
     common.write_json(out / "history.json", history.history)
     plots.save_history(history.history, out / "history.png")
+    if args.export:
+        from keras_genmodels.export import export_saved_model
+
+        path = export_saved_model(model, pathlib.Path("saved_models") / out.name)
+        print(f"exported SavedModel: {path}")
     return history.history, seconds
 
 

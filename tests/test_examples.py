@@ -1,0 +1,147 @@
+"""Smoke tests of examples/: each script runs with tiny settings and writes its files.
+
+Every example runs in its own Python process (as a user runs it), two at a time,
+started when the first of these tests asks for a result. `serving_client.py`
+needs a running TF Serving and is exercised by tests/test_serving.py instead.
+"""
+
+import ast
+import concurrent.futures
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+EXAMPLES_DIR = ROOT / "examples"
+NOT_SMOKE_TESTED = {"serving_client.py": "needs a running TF Serving"}
+
+# example -> (extra arguments, files it must write under --output-dir)
+EXAMPLES = {
+    "wgan_gp.py": ([], ["samples.png", "history.png", "model.keras"]),
+    "distributed_training.py": ([], ["samples.png", "history.png", "model.keras"]),
+    "vae_mnist.py": (
+        [],
+        [
+            "model.keras",
+            "history.png",
+            "samples.png",
+            "reconstructions.png",
+            "metrics.json",
+        ],
+    ),
+    "beta_vae_latent_traversal.py": (
+        [],
+        ["traversal.png", "history.png", "model.keras"],
+    ),
+    "gan_mnist.py": ([], ["samples.png", "history.png", "model.keras"]),
+    "conditional_gan.py": ([], ["samples.png", "history.png", "model.keras"]),
+    "export_and_serve.py": (
+        ["--model", "vae"],
+        ["served_samples.png", "saved_models/vae/1/saved_model.pb"],
+    ),
+    "article_modernised.py": (
+        [],
+        ["vae_samples.png", "vae_reconstructions.png", "gan_samples.png"],
+    ),
+}
+PUBLIC_MODULES = {
+    "keras_genmodels",
+    "keras_genmodels.data",
+    "keras_genmodels.gan.losses",
+    "keras_genmodels.distribute",
+    "keras_genmodels.plots",
+    "keras_genmodels.callbacks",
+    "keras_genmodels.export",
+}
+TIMEOUT = 300
+RUN_TEST = "test_example_runs_with_tiny_settings"
+
+
+def _run(name, output_dir):
+    env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
+    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    command = [sys.executable, str(EXAMPLES_DIR / name)]
+    command += ["--quick", "--epochs", "1", "--output-dir", str(output_dir)]
+    command += EXAMPLES[name][0]
+    # cwd is a scratch folder, so a default output path could never land in
+    # the repository.
+    return subprocess.run(
+        command,
+        cwd=output_dir.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+
+
+@pytest.fixture(scope="module")
+def example_runs(request, tmp_path_factory):
+    """Starts every selected example (two processes at a time); name -> future."""
+    selected = set()
+    for item in request.session.items:
+        callspec = getattr(item, "callspec", None)
+        if item.module is request.module and item.originalname == RUN_TEST:
+            selected.add(callspec.params["name"])
+    root = tmp_path_factory.mktemp("examples")
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=2)
+    futures = {
+        name: pool.submit(_run, name, root / name.removesuffix(".py"))
+        for name in EXAMPLES  # slowest first
+        if name in selected
+    }
+    yield {
+        name: (future, root / name.removesuffix(".py"))
+        for name, future in futures.items()
+    }
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def test_every_example_is_smoke_tested_and_listed_in_the_readme():
+    scripts = {path.name for path in EXAMPLES_DIR.glob("*.py")}
+    assert scripts == set(EXAMPLES) | set(NOT_SMOKE_TESTED)
+    readme = (EXAMPLES_DIR / "README.md").read_text()
+    for script in scripts:
+        assert f"examples/{script}" in readme, script
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_example_has_a_header_and_imports_only_the_public_api(name):
+    tree = ast.parse((EXAMPLES_DIR / name).read_text())
+    header = ast.get_docstring(tree)
+    for field in ("Title:", "Author: keras_genmodels contributors", "Description:"):
+        assert field in header, (name, field)
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):  # `from a.b import c`: a.b.c or a.b
+            for alias in node.names:
+                child = f"{node.module}.{alias.name}"
+                imported.add(child if child in PUBLIC_MODULES else node.module)
+    ours = {module for module in imported if module.startswith("keras_genmodels")}
+    assert ours <= PUBLIC_MODULES, (name, ours - PUBLIC_MODULES)
+
+
+@pytest.mark.parametrize("name", list(EXAMPLES))
+def test_example_runs_with_tiny_settings(name, example_runs):
+    future, output_dir = example_runs[name]
+    result = future.result()
+    assert result.returncode == 0, (
+        f"{name} exited with {result.returncode}\n"
+        f"stdout:\n{result.stdout[-3000:]}\nstderr:\n{result.stderr[-3000:]}"
+    )
+    for relative in EXAMPLES[name][1]:
+        path = output_dir / relative
+        assert path.is_file() and path.stat().st_size > 0, (name, relative)
+    if name == "export_and_serve.py":
+        # The signatures a server would list, printed with their tensor names.
+        assert re.search(r"signature 'serving_default'\n\s+input\s+x:", result.stdout)
+        assert re.search(r"output images: float32", result.stdout)
+        # Served `sample` equals in-memory `vae.sample` for the same seed.
+        match = re.search(r"max \|difference\| = (\S+)", result.stdout)
+        assert match and float(match.group(1)) < 1e-5, result.stdout[-2000:]
