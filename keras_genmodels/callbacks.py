@@ -1,10 +1,12 @@
-"""Training callbacks: stop on a non-finite loss without touching the last backup."""
+"""Training callbacks: stop on a non-finite loss, write sample grids each epoch."""
 
 from __future__ import annotations
 
 import math
+import os
 
 import keras
+import numpy as np
 
 
 class NonFiniteLossError(RuntimeError):
@@ -52,3 +54,85 @@ class TerminateOnNonFiniteLoss(keras.callbacks.Callback):
                     "it is kept. Lower the learning rate or check the data, then "
                     "resume."
                 )
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Writes a grid of samples after every `every` epochs: PNG and TensorBoard.
+
+    Works with `VAE` (`sample`), `GAN` (`generate`) and `ConditionalGAN`
+    (`generate`, one column per class). The same `seed` is used each time, so the
+    pictures show the same latent codes evolving.
+
+    Args:
+        directory: str or path-like. Folder of `samples-epoch<NNN>.png`.
+        num_samples: int. Images per grid. Defaults to 64.
+        every: int. Epoch interval. Defaults to 1.
+        seed: int. Seed of the latent codes. Defaults to 0.
+        tensorboard_dir: str or None. Also log the grid as an image summary
+            named "samples" there (needs `pip install ".[tensorboard]"`).
+            Defaults to None.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_genmodels import VAE
+    >>> vae = VAE(input_shape=(8, 8, 1), latent_dim=2)
+    >>> vae.compile(optimizer="adam")
+    >>> x = np.random.default_rng(0).uniform(size=(16, 8, 8, 1)).astype("float32")
+    >>> _ = vae.fit(x, epochs=1, verbose=0,
+    ...             callbacks=[SampleGrid("/tmp/kg/grids", num_samples=4)])
+    >>> import os; "samples-epoch001.png" in os.listdir("/tmp/kg/grids")
+    True
+    """
+
+    def __init__(
+        self, directory, num_samples=64, every=1, seed=0, tensorboard_dir=None
+    ):
+        super().__init__()
+        for name, value in (("num_samples", num_samples), ("every", every)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"`{name}` must be a positive integer; got {value!r}.")
+        self.directory = directory
+        self.num_samples = num_samples
+        self.every = every
+        self.seed = seed
+        if tensorboard_dir is not None:
+            try:
+                import tensorboard  # noqa: F401
+            except ImportError as error:
+                raise ImportError(
+                    "SampleGrid(tensorboard_dir=...) needs TensorBoard: "
+                    'pip install "keras-genmodels[tensorboard]".'
+                ) from error
+        self.tensorboard_dir = tensorboard_dir
+        self._writer = None
+
+    def samples(self):
+        """The current model's samples for this callback's seed, as numpy."""
+        model = self.model
+        if hasattr(model, "num_classes"):
+            labels = np.arange(self.num_samples) % model.num_classes
+            images = model.generate(self.num_samples, seed=self.seed, labels=labels)
+        elif hasattr(model, "generate"):
+            images = model.generate(self.num_samples, seed=self.seed)
+        else:
+            images = model.sample(self.num_samples, seed=self.seed)
+        return np.asarray(keras.ops.convert_to_numpy(images))
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        from keras_genmodels import plots
+
+        images = self.samples()
+        path = os.path.join(self.directory, f"samples-epoch{epoch + 1:03d}.png")
+        plots.save_image_grid(images, path, title=f"epoch {epoch + 1}")
+        if self.tensorboard_dir is not None:
+            import tensorflow as tf
+
+            if self._writer is None:
+                self._writer = tf.summary.create_file_writer(self.tensorboard_dir)
+            grid = plots.image_grid(images)[None]
+            with self._writer.as_default():
+                tf.summary.image("samples", grid, step=epoch + 1)
+            self._writer.flush()

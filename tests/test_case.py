@@ -1,9 +1,27 @@
-"""Shared test helpers: serialization round trips for every public Keras object."""
+"""Shared test helpers: serialization round trips, the environment of subprocesses."""
 
 import json
+import os
+import pathlib
 
 import keras
 import numpy as np
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+def subprocess_env(**extra):
+    """Environment for a child Python: this checkout importable, TF quiet, no GPU.
+
+    `TF_CONFIG` is removed unless given in `extra`.
+    """
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="-1")
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(REPO), env.get("PYTHONPATH")])
+    )
+    env.pop("TF_CONFIG", None)
+    env.update(extra)
+    return env
 
 
 def assert_config_round_trip(obj):

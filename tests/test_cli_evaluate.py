@@ -70,7 +70,12 @@ def test_evaluate_vae_writes_evaluation_json(vae_run, home):
 def test_evaluate_vae_restores_missing_images(vae_run):
     _, out = vae_run
     evaluation = json.loads((out / "evaluation.json").read_text())
-    assert evaluation["images_written"] == ["samples.png", "reconstructions.png"]
+    assert evaluation["images_written"] == [
+        "samples.png",
+        "reconstructions.png",
+        "latent_scatter.png",
+        "latent_manifold.png",
+    ]
     for name in evaluation["images_written"]:
         assert mpimg.imread(out / name).ndim == 3
     assert not [p for p in os.listdir(out) if p.startswith(".")]  # no temporaries

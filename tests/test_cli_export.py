@@ -3,7 +3,6 @@
 import contextlib
 import io
 import os
-import pathlib
 import subprocess
 import sys
 
@@ -14,17 +13,12 @@ import pytest
 import tensorflow as tf
 
 from keras_genmodels import VAE, ConditionalGAN, cli, plots
-
-REPO = pathlib.Path(__file__).resolve().parents[1]
+from tests.test_case import subprocess_env
 
 
 def _start_cli(args, cwd):
     """Starts `python -m keras_genmodels.cli ARGS` with this checkout importable."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="-1")
-    env["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(REPO), env.get("PYTHONPATH")])
-    )
-    env.pop("TF_CONFIG", None)
+    env = subprocess_env()
     return subprocess.Popen(
         [sys.executable, "-m", "keras_genmodels.cli", *args],
         cwd=cwd,

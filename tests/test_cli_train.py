@@ -3,7 +3,6 @@
 import json
 import math
 import os
-import pathlib
 import subprocess
 import sys
 
@@ -11,8 +10,8 @@ import matplotlib.image as mpimg
 import pytest
 
 from keras_genmodels import cli
+from tests.test_case import subprocess_env
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
 RUN_FILES = {
     "model.keras",
     "history.json",
@@ -27,11 +26,7 @@ TINY += ["--latent-dim", "2", "--iwae-samples", "5", "--verbose", "0"]
 
 def _run_cli(args, cwd):
     """Runs `python -m keras_genmodels.cli ARGS` with this checkout importable."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="-1")
-    env["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(REPO), env.get("PYTHONPATH")])
-    )
-    env.pop("TF_CONFIG", None)
+    env = subprocess_env()
     return subprocess.run(
         [sys.executable, "-m", "keras_genmodels.cli", *args],
         cwd=cwd,

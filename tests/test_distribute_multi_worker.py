@@ -1,15 +1,14 @@
 """Two real worker processes on localhost train with fit() like one process."""
 
 import json
-import os
-import pathlib
 import socket
 import subprocess
 import sys
 
 import numpy as np
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
+from tests.test_case import REPO, subprocess_env
+
 SCRIPT = REPO / "tests" / "scripts" / "multi_worker_fit.py"
 
 
@@ -23,27 +22,18 @@ def _free_ports(count):
     return ports
 
 
-def _env(tf_config=None):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="-1")
-    env["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(REPO), env.get("PYTHONPATH")])
-    )
-    env.pop("TF_CONFIG", None)
-    if tf_config is not None:
-        env["TF_CONFIG"] = json.dumps(tf_config)
-    return env
-
-
 def test_two_workers_end_with_the_one_process_weights(tmp_path):
     workers = [f"localhost:{port}" for port in _free_ports(2)]
     processes = [
         subprocess.Popen(
             [sys.executable, str(SCRIPT), str(tmp_path), f"worker{index}"],
-            env=_env(
-                {
-                    "cluster": {"worker": workers},
-                    "task": {"type": "worker", "index": index},
-                }
+            env=subprocess_env(
+                TF_CONFIG=json.dumps(
+                    {
+                        "cluster": {"worker": workers},
+                        "task": {"type": "worker", "index": index},
+                    }
+                )
             ),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -54,7 +44,7 @@ def test_two_workers_end_with_the_one_process_weights(tmp_path):
     (tmp_path / "single").mkdir()
     single = subprocess.run(
         [sys.executable, str(SCRIPT), str(tmp_path / "single"), "single"],
-        env=_env(),
+        env=subprocess_env(),
         capture_output=True,
         text=True,
         timeout=300,

@@ -7,13 +7,14 @@ needs a running TF Serving and is exercised by tests/test_serving.py instead.
 
 import ast
 import concurrent.futures
-import os
 import pathlib
 import re
 import subprocess
 import sys
 
 import pytest
+
+from tests.test_case import subprocess_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 EXAMPLES_DIR = ROOT / "examples"
@@ -62,8 +63,7 @@ RUN_TEST = "test_example_runs_with_tiny_settings"
 
 
 def _run(name, output_dir):
-    env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
-    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    env = subprocess_env(TF_CPP_MIN_LOG_LEVEL="3")
     command = [sys.executable, str(EXAMPLES_DIR / name)]
     command += ["--quick", "--epochs", "1", "--output-dir", str(output_dir)]
     command += EXAMPLES[name][0]
@@ -85,7 +85,10 @@ def example_runs(request, tmp_path_factory):
     selected = set()
     for item in request.session.items:
         callspec = getattr(item, "callspec", None)
-        if item.module is request.module and item.originalname == RUN_TEST:
+        if (  # doctest items have neither attribute
+            getattr(item, "module", None) is request.module
+            and getattr(item, "originalname", None) == RUN_TEST
+        ):
             selected.add(callspec.params["name"])
     root = tmp_path_factory.mktemp("examples")
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=2)

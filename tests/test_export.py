@@ -14,8 +14,8 @@ import tensorflow as tf
 
 from keras_genmodels import VAE, export
 from keras_genmodels.export import export_saved_model, list_versions
+from tests.test_case import subprocess_env
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
 Z = np.linspace(-1, 1, 6, dtype="float32").reshape(3, 2)
 
 
@@ -169,10 +169,7 @@ export.export_saved_model(VAE(input_shape=(8, 8, 1), latent_dim=2), sys.argv[1])
 
 def test_sigkill_before_the_rename_leaves_no_version(vaes, tmp_path):
     """An exporter killed with the whole model written, just before publishing."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="-1")
-    env["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(REPO), env.get("PYTHONPATH")])
-    )
+    env = subprocess_env()
     process = subprocess.Popen(
         [sys.executable, "-c", KILLED, str(tmp_path)],
         stdout=subprocess.PIPE,

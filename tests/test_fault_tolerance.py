@@ -1,8 +1,6 @@
 """Kill a training process with SIGKILL, restart it, and check it resumes exactly."""
 
 import json
-import os
-import pathlib
 import signal
 import subprocess
 import sys
@@ -14,18 +12,9 @@ import pytest
 
 from keras_genmodels import VAE
 from keras_genmodels.callbacks import NonFiniteLossError, TerminateOnNonFiniteLoss
+from tests.test_case import REPO, subprocess_env
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "tests" / "scripts" / "resumable_fit.py"
-
-
-def _env():
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="-1")
-    env["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(REPO), env.get("PYTHONPATH")])
-    )
-    env.pop("TF_CONFIG", None)
-    return env
 
 
 def _backup_epoch(backup_dir):
@@ -38,7 +27,11 @@ def _backup_epoch(backup_dir):
 def _kill_after_epoch(command, backup_dir, epoch, cwd, timeout=120):
     """Starts `command`, SIGKILLs it once the backup records `epoch` epochs."""
     process = subprocess.Popen(
-        command, cwd=cwd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        command,
+        cwd=cwd,
+        env=subprocess_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + timeout
     while _backup_epoch(backup_dir) < epoch:
@@ -53,7 +46,12 @@ def _kill_after_epoch(command, backup_dir, epoch, cwd, timeout=120):
 
 def _run(command, cwd):
     result = subprocess.run(
-        command, cwd=cwd, env=_env(), capture_output=True, text=True, timeout=300
+        command,
+        cwd=cwd,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return result

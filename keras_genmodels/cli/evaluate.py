@@ -57,7 +57,7 @@ def _pictures(model, run_dir: pathlib.Path, dataset: str, binarize, seed) -> lis
     """Writes samples.png (and reconstructions.png for a VAE) when missing."""
     import keras
 
-    from keras_genmodels import VAE, ConditionalGAN, plots
+    from keras_genmodels import VAE, ConditionalGAN, latent_plots, plots
     from keras_genmodels.data import load_arrays
 
     written = []
@@ -74,11 +74,25 @@ def _pictures(model, run_dir: pathlib.Path, dataset: str, binarize, seed) -> lis
         images = keras.ops.convert_to_numpy(images)
         plots.save_image_grid(images, run_dir / "samples.png", columns, title=title)
         written.append("samples.png")
-    if isinstance(model, VAE) and not (run_dir / "reconstructions.png").exists():
-        shown = load_arrays(dataset, binarize=binarize).x_test[:16]
+    if not isinstance(model, VAE):
+        return written
+    test = load_arrays(dataset, binarize=binarize)
+    if not (run_dir / "reconstructions.png").exists():
+        shown = test.x_test[:16]
         rebuilt = keras.ops.convert_to_numpy(model.reconstruct(shown))
         plots.save_reconstructions(shown, rebuilt, run_dir / "reconstructions.png")
         written.append("reconstructions.png")
+    if test.y_test is not None:
+        z_mean = keras.ops.convert_to_numpy(model.encode(test.x_test)[0])
+        title = "posterior means of the test set"
+        latent_plots.save_latent_scatter(
+            z_mean, test.y_test, run_dir / "latent_scatter.png", title=title
+        )
+        written.append("latent_scatter.png")
+    if model.latent_dim == 2:
+        manifold = latent_plots.latent_manifold(model, grid_size=15)
+        plots.save_image_grid(manifold, run_dir / "latent_manifold.png", ncols=15)
+        written.append("latent_manifold.png")
     return written
 
 

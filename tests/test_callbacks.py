@@ -1,0 +1,53 @@
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_genmodels import GAN, VAE, ConditionalGAN
+from keras_genmodels.callbacks import SampleGrid
+
+X = np.random.default_rng(0).uniform(size=(16, 8, 8, 1)).astype("float32")
+
+
+@pytest.mark.parametrize("kind", ["vae", "gan", "cgan"])
+def test_sample_grid_writes_png_and_tensorboard_each_interval(tmp_path, kind):
+    if kind == "vae":
+        model = VAE(input_shape=(8, 8, 1), latent_dim=2, seed=0)
+        model.compile(optimizer="adam")
+    else:
+        model = (
+            GAN(image_shape=(8, 8, 1), latent_dim=2, seed=0)
+            if kind == "gan"
+            else ConditionalGAN(image_shape=(8, 8, 1), latent_dim=2, num_classes=3)
+        )
+        model.compile(d_optimizer="adam", g_optimizer="adam")
+    callback = SampleGrid(
+        tmp_path / "png", num_samples=6, every=2, tensorboard_dir=str(tmp_path / "tb")
+    )
+    fit_args = (X, np.arange(16) % 3) if kind == "cgan" else (X,)
+    model.fit(*fit_args, epochs=4, batch_size=8, verbose=0, callbacks=[callback])
+    assert sorted(os.listdir(tmp_path / "png")) == [
+        "samples-epoch002.png",
+        "samples-epoch004.png",
+    ]
+    steps = [
+        event.step
+        for name in os.listdir(tmp_path / "tb")
+        for event in tf.compat.v1.train.summary_iterator(str(tmp_path / "tb" / name))
+        for value in event.summary.value
+        if value.tag == "samples"
+    ]
+    assert steps == [2, 4]
+    first, again = callback.samples(), callback.samples()
+    np.testing.assert_array_equal(first, again)  # the same codes every time
+    assert first.shape == (6, 8, 8, 1)
+
+
+def test_sample_grid_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="`every` must be a positive integer"):
+        SampleGrid("x", every=0)
+    with pytest.raises(ValueError, match="`num_samples`"):
+        SampleGrid("x", num_samples=-1)
+    assert keras.callbacks.Callback in SampleGrid.__mro__
