@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
+from timing import seconds_per_step  # noqa: E402
 
 from keras_genmodels import VAE, data  # noqa: E402
 
@@ -28,17 +27,11 @@ class UncheckedVAE(VAE):
         return x
 
 
-def seconds_per_step(cls, dataset, steps, repeats):
+def build(cls):
     keras.utils.set_random_seed(0)
     model = cls(input_shape=(28, 28, 1), latent_dim=16, seed=0)
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
-    model.fit(dataset, epochs=1, steps_per_epoch=steps // 4, verbose=0)  # warm-up
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        model.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0)
-        times.append((time.perf_counter() - started) / steps)
-    return statistics.median(times)
+    return model
 
 
 def main():
@@ -48,8 +41,8 @@ def main():
     args = parser.parse_args()
     train, _ = data.load_dataset("mnist5k", batch_size=128)
     train = train.repeat()
-    unchecked = seconds_per_step(UncheckedVAE, train, args.steps, args.repeats)
-    checked = seconds_per_step(VAE, train, args.steps, args.repeats)
+    unchecked = seconds_per_step(build(UncheckedVAE), train, args.steps, args.repeats)
+    checked = seconds_per_step(build(VAE), train, args.steps, args.repeats)
     print(f"| setup | ms/step (median of {args.repeats}) | ratio |")
     print("| --- | --- | --- |")
     print(f"| no checks | {1000 * unchecked:.1f} | 1.00 |")

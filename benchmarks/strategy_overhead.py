@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from timing import seconds_per_step  # noqa: E402
 
 from keras_genmodels import GAN, VAE, data  # noqa: E402
 
@@ -31,18 +30,6 @@ def build(kind):
         model = GAN(image_shape=(28, 28, 1), latent_dim=64, seed=0)
         model.compile(d_optimizer="adam", g_optimizer="adam")
     return model
-
-
-def seconds_per_step(kind, strategy, dataset, steps, repeats):
-    with strategy.scope():
-        model = build(kind)
-    model.fit(dataset, epochs=1, steps_per_epoch=steps // 4, verbose=0)  # warm-up
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        model.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0)
-        times.append((time.perf_counter() - started) / steps)
-    return statistics.median(times)
 
 
 def main():
@@ -61,7 +48,9 @@ def main():
     for kind in ("vae", "gan"):
         baseline = None
         for name, strategy in setups.items():
-            step = seconds_per_step(kind, strategy, train, args.steps, args.repeats)
+            with strategy.scope():
+                model = build(kind)
+            step = seconds_per_step(model, train, args.steps, args.repeats)
             baseline = baseline or step
             print(f"| {kind} | {name} | {1000 * step:.1f} | {step / baseline:.2f} |")
 
