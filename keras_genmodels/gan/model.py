@@ -9,6 +9,9 @@ from keras_genmodels import networks, validation
 from keras_genmodels.base import GenerativeModel
 from keras_genmodels.gan import losses
 
+# Options of `keras.Model.compile` kept in the compile config of a saved GAN.
+_KERAS_COMPILE_OPTIONS = ("run_eagerly", "jit_compile", "steps_per_execution")
+
 
 @keras.saving.register_keras_serializable(package="keras_genmodels")
 class GAN(GenerativeModel):
@@ -191,7 +194,7 @@ class GAN(GenerativeModel):
             n_critic=n_critic,
             gradient_penalty_weight=float(gradient_penalty_weight),
             r1_weight=float(r1_weight),
-            **{k: v for k, v in kwargs.items() if k in ("run_eagerly", "jit_compile")},
+            **{k: v for k, v in kwargs.items() if k in _KERAS_COMPILE_OPTIONS},
         )
 
     def _loss_scaled(self, optimizer, compile_kwargs):
