@@ -99,7 +99,8 @@ GAN_TINY += ["--latent-dim", "4", "--verbose", "0"]
 @pytest.mark.parametrize(
     "options",
     [
-        ["--loss", "hinge", "--spectral-norm", "--export"],
+        ["--loss", "hinge", "--spectral-norm", "--export"]
+        + ["--dtype-policy", "mixed_bfloat16", "--steps-per-execution", "4"],
         ["--conditional", "--loss", "wasserstein", "--n-critic", "2", "--ema", "0.9"],
     ],
 )
@@ -122,6 +123,11 @@ def test_train_gan_writes_run_folder(tmp_path, options):
     gan = keras.saving.load_model(out / "model.keras")
     conditional = "--conditional" in options
     assert type(gan) is (ConditionalGAN if conditional else GAN)
+    if "--steps-per-execution" in options:
+        assert gan.steps_per_execution == 4
+        policies = {layer.dtype_policy.name for layer in gan.generator.layers}
+        assert "mixed_bfloat16" in policies
+        assert gan.generator.output.dtype == "float32"  # images leave in float32
     if conditional:
         assert gan.num_classes == 10 and gan.n_critic == 2 and gan.ema_decay == 0.9
         assert gan.penalty_weights["gradient_penalty"] == 10.0  # the WGAN-GP default
@@ -130,6 +136,20 @@ def test_train_gan_writes_run_folder(tmp_path, options):
     assert "final d_loss: " in result.stdout.strip().splitlines()[-1]
     exported = tmp_path / "saved_models" / "run" / "1" / "saved_model.pb"
     assert exported.exists() == ("--export" in options)
+
+
+def test_train_vae_in_mixed_bfloat16(tmp_path):
+    import keras
+
+    out = tmp_path / "run"
+    options = ["--dtype-policy", "mixed_bfloat16", "--output-dir", str(out)]
+    result = _run_cli(["train", "vae", *TINY, *options], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert math.isfinite(metrics["test_negative_elbo"])
+    assert math.isfinite(metrics["test_iwae_nll"])
+    vae = keras.saving.load_model(out / "model.keras")
+    assert "mixed_bfloat16" in {layer.dtype_policy.name for layer in vae.encoder.layers}
 
 
 def test_bad_dataset_exits_2_without_traceback(tmp_path):
@@ -159,6 +179,8 @@ def test_defaults_match_the_documented_ones():
         output_dir=None,
         seed=0,
         verbose=1,
+        dtype_policy="float32",
+        steps_per_execution=8,
     )
     assert {k: getattr(args, k) for k in expected} == expected
 

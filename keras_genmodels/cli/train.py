@@ -15,6 +15,7 @@ from keras_genmodels.io_utils import atomic_write
 
 _BINARIZE = ("none", "static", "dynamic")
 _LIKELIHOODS = ("bernoulli", "gaussian")
+DTYPE_POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
 _GAN_LOSSES = ("non_saturating", "minimax", "wasserstein", "hinge", "least_squares")
 _DATA_HELP = (
     "datasets: mnist5k, digits, mnist, fashion_mnist, cifar10, npz:PATH (a .npz with "
@@ -70,6 +71,20 @@ def _add_common(parser, batch_size, epochs, learning_rate, latent_dim):
         default=None,
         help="BackupAndRestore folder: a killed run restarted with the same "
         "arguments resumes from the last finished epoch",
+    )
+    add(
+        "--dtype-policy",
+        choices=DTYPE_POLICIES,
+        default="float32",
+        help="Keras dtype policy: mixed_* compute in 16 bits with float32 weights "
+        "(faster where the hardware has 16-bit units, see benchmarks/README.md)",
+    )
+    add(
+        "--steps-per-execution",
+        type=common.positive_int,
+        default=8,
+        help="training steps per graph call (fewer Python round trips; callbacks "
+        "and the progress bar update every N steps)",
     )
     add = parser.add_argument_group("output").add_argument
     add(
@@ -151,6 +166,7 @@ def _start(args) -> tuple[pathlib.Path, Any, Any, Any, Any]:
     from keras_genmodels.distribute import get_strategy
 
     keras.utils.set_random_seed(args.seed)
+    keras.mixed_precision.set_dtype_policy(args.dtype_policy)
     binarize = None if args.binarize == "none" else args.binarize
     train_ds, test_ds = load_dataset(
         args.dataset, batch_size=args.batch_size, binarize=binarize, seed=args.seed
@@ -248,7 +264,10 @@ def _train_vae(args: argparse.Namespace) -> int:
             kl_warmup_steps=args.kl_warmup_steps,
             seed=args.seed,
         )
-        vae.compile(optimizer=keras.optimizers.Adam(args.learning_rate))
+        vae.compile(
+            optimizer=keras.optimizers.Adam(args.learning_rate),
+            steps_per_execution=args.steps_per_execution,
+        )
     history, train_seconds = _fit(vae, args, out, train_ds, test_ds)
     if history is None:
         return 0
@@ -332,6 +351,7 @@ def _train_gan(args: argparse.Namespace) -> int:
             n_critic=args.n_critic,
             gradient_penalty_weight=penalty,
             r1_weight=args.r1,
+            steps_per_execution=args.steps_per_execution,
         )
     history, train_seconds = _fit(gan, args, out, train_ds, test_ds)
     if history is None:
