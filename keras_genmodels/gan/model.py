@@ -160,6 +160,8 @@ class GAN(GenerativeModel):
             r1_weight: float. gamma of the R1 penalty. Defaults to 0.
             **kwargs: passed to `keras.Model.compile` (e.g. `jit_compile`);
                 `optimizer`, `loss` and `metrics` of Keras do not apply.
+                `steps_per_execution` defaults to 8 on a single replica, else 1
+                (see `GenerativeModel`).
         """
         for name in ("optimizer", "metrics", "loss_weights", "weighted_metrics"):
             if kwargs.get(name) is not None:

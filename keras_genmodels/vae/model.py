@@ -257,7 +257,11 @@ class VAE(GenerativeModel):
         )
 
     def compile(self, optimizer="adam", **kwargs):
-        """Configures training; `loss`/`metrics` are fixed by the model itself."""
+        """Configures training; `loss`/`metrics` are fixed by the model itself.
+
+        `kwargs` go to `keras.Model.compile`; `steps_per_execution` defaults to 8
+        on a single replica, else 1 (see `GenerativeModel`).
+        """
         for name in ("loss", "metrics", "loss_weights", "weighted_metrics"):
             if kwargs.get(name) is not None:
                 raise ValueError(
