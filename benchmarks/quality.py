@@ -4,12 +4,13 @@ Run: python benchmarks/quality.py [--gan-epochs 20] [--num-samples 2000]
 
 Trains, each in its own process and exactly as a user would:
 
-- `keras-genmodels train vae` with its defaults (30 epochs), then
-  `keras-genmodels evaluate` (test negative ELBO, IWAE NLL with K=1000, and the
+- `keras-genmodels train vae` with its defaults (30 epochs) and with
+  `--dtype-policy mixed_bfloat16`, then `keras-genmodels evaluate` (test negative ELBO, IWAE NLL with K=1000, and the
   sample metrics);
 - `keras-genmodels train gan --loss LOSS` for every loss (the CLI's defaults
   otherwise: batch 64, latent 64, Adam(2e-4, beta_1=0.5), WGAN-GP weight 10 with
-  `wasserstein`), and the default loss with `--ema 0.99`, then
+  `wasserstein`); the default loss with `--ema 0.99` or with `--dtype-policy
+  mixed_bfloat16`; `least_squares` with `--spectral-norm`; then
   `keras-genmodels evaluate`;
 - the reference DCGAN: the keras.io DCGAN train_step (`reference_models.py`) on the
   same networks, batch and epochs, with keras.io's `Adam(1e-4)` and once more with
@@ -37,6 +38,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 LOSSES = ("non_saturating", "minimax", "wasserstein", "hinge", "least_squares")
 PACKAGE_GANS = {f"package GAN, {loss}": ["--loss", loss] for loss in LOSSES}
 PACKAGE_GANS["package GAN, non_saturating, --ema 0.99"] = ["--ema", "0.99"]
+PACKAGE_GANS["package GAN, least_squares, --spectral-norm"] = [
+    "--loss",
+    "least_squares",
+    "--spectral-norm",
+]
 PACKAGE_GANS["package GAN, non_saturating, mixed_bfloat16"] = BFLOAT16 = [
     "--dtype-policy",
     "mixed_bfloat16",
