@@ -5,8 +5,8 @@ Run: python benchmarks/quality.py [--gan-epochs 20] [--num-samples 2000]
 Trains, each in its own process and exactly as a user would:
 
 - `keras-genmodels train vae` with its defaults (30 epochs) and with
-  `--dtype-policy mixed_bfloat16`, then `keras-genmodels evaluate` (test negative ELBO, IWAE NLL with K=1000, and the
-  sample metrics);
+  `--dtype-policy mixed_bfloat16`, then `keras-genmodels evaluate` (test negative
+  ELBO, IWAE NLL with K=1000, and the sample metrics);
 - `keras-genmodels train gan --loss LOSS` for every loss (the CLI's defaults
   otherwise: batch 64, latent 64, Adam(2e-4, beta_1=0.5), WGAN-GP weight 10 with
   `wasserstein`); the default loss with `--ema 0.99` or with `--dtype-policy

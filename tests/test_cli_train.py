@@ -152,6 +152,19 @@ def test_train_vae_in_mixed_bfloat16(tmp_path):
     assert "mixed_bfloat16" in {layer.dtype_policy.name for layer in vae.encoder.layers}
 
 
+def test_train_on_two_replicas(tmp_path, monkeypatch, mirrored_strategy, capsys):
+    """In this process, whose two logical CPUs a child process would not have."""
+    from keras_genmodels import distribute
+
+    monkeypatch.setattr(distribute, "get_strategy", lambda *_: mirrored_strategy)
+    out = tmp_path / "run"
+    assert cli.main(["train", "vae", *TINY, "--output-dir", str(out)]) == 0
+    assert json.loads((out / "metrics.json").read_text())["epochs"] == 1
+    argv = ["train", "vae", *TINY, "--output-dir", str(tmp_path / "run2")]
+    assert cli.main([*argv, "--steps-per-execution", "4"]) == 2
+    assert "`steps_per_execution` must be 1 with 2 replicas" in capsys.readouterr().err
+
+
 def test_bad_dataset_exits_2_without_traceback(tmp_path):
     out = tmp_path / "run"
     result = _run_cli(
@@ -180,7 +193,7 @@ def test_defaults_match_the_documented_ones():
         seed=0,
         verbose=1,
         dtype_policy="float32",
-        steps_per_execution=8,
+        steps_per_execution=None,  # the model's: 8 on one replica, else 1
     )
     assert {k: getattr(args, k) for k in expected} == expected
 

@@ -82,9 +82,10 @@ def _add_common(parser, batch_size, epochs, learning_rate, latent_dim):
     add(
         "--steps-per-execution",
         type=common.positive_int,
-        default=8,
+        default=None,
         help="training steps per graph call (fewer Python round trips; callbacks "
-        "and the progress bar update every N steps)",
+        "and the progress bar update every N steps). Default: 8 on one replica, "
+        "1 with several, which cannot run more",
     )
     add = parser.add_argument_group("output").add_argument
     add(
@@ -177,6 +178,13 @@ def _start(args) -> tuple[pathlib.Path, Any, Any, Any, Any]:
     return out, train_ds, test_ds, shape, strategy
 
 
+def _compile_options(args) -> dict:
+    """Keras compile options given on the command line (else the model's defaults)."""
+    if args.steps_per_execution is None:
+        return {}
+    return {"steps_per_execution": args.steps_per_execution}
+
+
 def _fit(model, args, out, train_ds, test_ds):
     """Fits with the Keras progress bar, then saves the model and its curves.
 
@@ -266,7 +274,7 @@ def _train_vae(args: argparse.Namespace) -> int:
         )
         vae.compile(
             optimizer=keras.optimizers.Adam(args.learning_rate),
-            steps_per_execution=args.steps_per_execution,
+            **_compile_options(args),
         )
     history, train_seconds = _fit(vae, args, out, train_ds, test_ds)
     if history is None:
@@ -351,7 +359,7 @@ def _train_gan(args: argparse.Namespace) -> int:
             n_critic=args.n_critic,
             gradient_penalty_weight=penalty,
             r1_weight=args.r1,
-            steps_per_execution=args.steps_per_execution,
+            **_compile_options(args),
         )
     history, train_seconds = _fit(gan, args, out, train_ds, test_ds)
     if history is None:
