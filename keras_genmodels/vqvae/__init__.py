@@ -1,0 +1,5 @@
+"""Vector-quantised autoencoders with an autoregressive prior over the codes."""
+
+from keras_genmodels.vqvae.quantizer import VectorQuantizer
+
+__all__ = ["VectorQuantizer"]
