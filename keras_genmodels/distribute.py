@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import tensorflow as tf
+if TYPE_CHECKING:  # TensorFlow is imported on first use: `--help` needs none of it
+    import tensorflow as tf
 
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "one_device")
 
@@ -43,13 +45,16 @@ def get_strategy(
 
     Raises:
         ValueError: unknown `name`, `devices` given to a strategy that takes
-            none, or a `"multi_worker"` strategy without `TF_CONFIG`.
+            none, a device that is not visible (the message lists the visible
+            ones), or a `"multi_worker"` strategy without `TF_CONFIG`.
 
     Example:
 
     >>> get_strategy("default").num_replicas_in_sync
     1
     """
+    import tensorflow as tf
+
     if name not in STRATEGIES:
         raise ValueError(
             f"Unknown `strategy` {name!r}. Valid names: {', '.join(STRATEGIES)}."
@@ -63,6 +68,8 @@ def get_strategy(
         # Collective ops must be configured before TensorFlow initialises its
         # runtime, so nothing here may touch devices before this strategy.
         return _multi_worker_strategy()
+    if devices is not None:
+        check_devices(devices)
     gpus = tf.config.list_logical_devices("GPU")
     if name == "auto":
         name = "mirrored" if len(gpus) > 1 else "default"
@@ -74,7 +81,63 @@ def get_strategy(
     return tf.distribute.OneDeviceStrategy(device)
 
 
+def _device_key(name: str) -> tuple[str, int]:
+    """`("GPU", 0)` for "/gpu:0", "GPU:0", "/device:GPU:0" or a full device name."""
+    import tensorflow as tf
+
+    try:
+        spec = tf.DeviceSpec.from_string(name if name.startswith("/") else f"/{name}")
+    except ValueError:
+        return ("", -1)
+    if spec.device_type is None:
+        return ("", -1)
+    index = 0 if spec.device_index is None else spec.device_index
+    return (spec.device_type.upper(), index)
+
+
+def check_devices(devices: Sequence[str]) -> None:
+    """Raises ValueError unless every one of `devices` is a visible logical device.
+
+    A strategy built over a device that does not exist can wait forever inside
+    `fit()`, so the names are checked against `tf.config.list_logical_devices()`
+    before any strategy is built.
+
+    Args:
+        devices: list of str. Device names such as "/gpu:0" or "/cpu:1".
+
+    Raises:
+        ValueError: naming the devices that are not visible and listing the
+            visible ones.
+
+    Example:
+
+    >>> check_devices(["/cpu:0"])
+    >>> check_devices(["/gpu:7"])
+    Traceback (most recent call last):
+    ...
+    ValueError: `devices` names ['/gpu:7'], not visible on this machine. ...
+    """
+    import tensorflow as tf
+
+    if not devices:
+        raise ValueError("`devices` is empty; pass at least one device name.")
+    visible = tf.config.list_logical_devices()
+    keys = {_device_key(d.name) for d in visible}
+    missing = [d for d in devices if _device_key(d) not in keys]
+    if missing:
+        names = ", ".join(
+            f"/{d.device_type.lower()}:{_device_key(d.name)[1]}" for d in visible
+        )
+        raise ValueError(
+            f"`devices` names {missing!r}, not visible on this machine. Visible "
+            f"devices: {names or 'none'}. Pass some of these, or omit --devices / "
+            "`devices` to use all GPUs (or the CPU)."
+        )
+
+
 def _multi_worker_strategy() -> tf.distribute.Strategy:
+    import tensorflow as tf
+
     if not os.environ.get("TF_CONFIG"):
         raise ValueError(
             "The 'multi_worker' strategy needs the TF_CONFIG environment variable "
@@ -86,6 +149,8 @@ def _multi_worker_strategy() -> tf.distribute.Strategy:
 
 def is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
     """Whether `strategy` spans several workers (`MultiWorkerMirroredStrategy`)."""
+    import tensorflow as tf
+
     return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
 
 
@@ -100,6 +165,8 @@ def is_chief(strategy: tf.distribute.Strategy | None = None) -> bool:
     >>> is_chief()
     True
     """
+    import tensorflow as tf
+
     strategy = strategy or tf.distribute.get_strategy()
     if not is_multi_worker(strategy):
         return True
@@ -121,5 +188,7 @@ def global_batch_size(
     >>> global_batch_size(64)
     64
     """
+    import tensorflow as tf
+
     strategy = strategy or tf.distribute.get_strategy()
     return per_replica_batch_size * strategy.num_replicas_in_sync
