@@ -6,5 +6,22 @@ from keras_genmodels.vae.likelihoods import (
     get_likelihood,
 )
 from keras_genmodels.vae.model import VAE
+from keras_genmodels.vae.priors import (
+    MixturePrior,
+    Prior,
+    StandardNormalPrior,
+    VampPrior,
+    get_prior,
+)
 
-__all__ = ["VAE", "BernoulliLikelihood", "GaussianLikelihood", "get_likelihood"]
+__all__ = [
+    "VAE",
+    "BernoulliLikelihood",
+    "GaussianLikelihood",
+    "get_likelihood",
+    "MixturePrior",
+    "Prior",
+    "StandardNormalPrior",
+    "VampPrior",
+    "get_prior",
+]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
@@ -10,30 +12,48 @@ from keras_genmodels import networks, validation
 from keras_genmodels.base import GenerativeModel
 from keras_genmodels.vae.iwae import importance_weighted_log_likelihood
 from keras_genmodels.vae.likelihoods import get_likelihood
+from keras_genmodels.vae.priors import get_prior
 
 tfd = tfp.distributions
 
-KL_ESTIMATORS = ("analytic", "sampled")
+KL_ESTIMATORS = ("auto", "analytic", "sampled")
+# Seeds of stateless sampling are int32 pairs; int64 ones are reduced modulo
+# this, as Keras does for `keras.random.normal(seed=int)`.
+_SEED_MODULUS = 2**31 - 2
+
+
+def _check_num_samples(num_samples):
+    if isinstance(num_samples, bool) or not isinstance(num_samples, int) or (
+        num_samples <= 0
+    ):
+        raise ValueError(
+            f"`num_samples` must be a positive integer; got {num_samples!r}."
+        )
 
 
 @keras.saving.register_keras_serializable(package="keras_genmodels")
 class VAE(GenerativeModel):
     """Variational autoencoder (Kingma & Welling) with TFP distributions.
 
-    The encoder gives a diagonal Gaussian posterior q(z | x), the prior is
-    p(z) = N(0, I) and the decoder parameterises the likelihood p(x | z). Training
+    The encoder gives a diagonal Gaussian posterior q(z | x), the prior p(z) is a
+    layer (N(0, I) by default, or a learnable mixture of Gaussians, or the
+    VampPrior) and the decoder parameterises the likelihood p(x | z). Training
     minimises the negative evidence lower bound (ELBO), per example in nats:
 
         -ELBO(x) = -E_q[log p(x | z)] + KL(q(z | x) || p(z))
         objective = -log p(x | z_1) + beta_t * KL,  z_1 = mu + sigma * eps
         beta_t = beta * min(1, step / kl_warmup_steps)    (beta_t = beta if 0)
 
-    The KL term is `tfd.kl_divergence` (analytic) or the one-sample estimate
-    log q(z_1 | x) - log p(z_1) (`kl_estimator="sampled"`). The per-example
-    objective is averaged over the global batch (`GenerativeModel.global_mean`),
-    so gradients are right under any `tf.distribute` strategy. Reported
-    metrics: `loss` (the negative ELBO, whatever beta is), `reconstruction_loss`
-    and `kl_loss`.
+    The KL term is `tfd.kl_divergence` (analytic) or the one-sample Monte Carlo
+    estimate log q(z_1 | x) - log p(z_1) on the same reparameterised z_1
+    (unbiased; its noise averages out over a batch). `kl_estimator="auto"` picks
+    the analytic KL when TFP registers one for (posterior, prior), decided once
+    when the model is built: N(0, I) -> analytic, mixture and VampPrior ->
+    Monte Carlo. The per-example objective is averaged over the global batch
+    (`GenerativeModel.global_mean`), so gradients are right under any
+    `tf.distribute` strategy; the prior's variables are trained with the
+    networks. Reported metrics: `loss` (the negative ELBO, whatever beta is),
+    `reconstruction_loss` and `kl_loss`.
 
     Args:
         encoder: keras.Model or None. Maps x to `2 * latent_dim` features (mean,
@@ -48,28 +68,41 @@ class VAE(GenerativeModel):
             Defaults to 16.
         likelihood: str or likelihood layer. `"bernoulli"` or `"gaussian"`, or a
             `BernoulliLikelihood`/`GaussianLikelihood`. Defaults to `"bernoulli"`.
+        prior: str or prior layer. `"standard_normal"`, `"mixture"` (10
+            components) or `"vamp"` (100 pseudo-inputs), or a
+            `StandardNormalPrior`, `MixturePrior(num_components)`,
+            `VampPrior(num_pseudo_inputs)` (see `keras_genmodels.vae.priors`).
+            Kept as `prior_layer`; `prior()` returns p(z). Defaults to
+            `"standard_normal"`.
         beta: float. Weight of the KL term in the objective (beta-VAE). Defaults
             to 1.0.
         kl_warmup_steps: int. Number of optimizer steps over which the KL weight
             rises linearly from 0 to `beta`; 0 disables warm-up. Defaults to 0.
-        kl_estimator: str. `"analytic"` or `"sampled"`. Defaults to `"analytic"`.
+        kl_estimator: str. `"auto"` (analytic where TFP has it, else sampled),
+            `"analytic"` (an error if TFP has no KL for the prior) or
+            `"sampled"`. Defaults to `"auto"`.
         seed: int or None. Seed of the model's sampling noise. Defaults to None.
 
     Example:
 
     >>> import numpy as np, keras
-    >>> vae = VAE(input_shape=(8, 8, 1), latent_dim=2, seed=0)
+    >>> vae = VAE(input_shape=(8, 8, 1), latent_dim=2, prior="mixture", seed=0)
     >>> vae.compile(optimizer=keras.optimizers.Adam(1e-3))
     >>> x = np.random.default_rng(0).uniform(size=(32, 8, 8, 1)).astype("float32")
     >>> history = vae.fit(x, epochs=1, batch_size=16, verbose=0)
     >>> sorted(history.history)
     ['kl_loss', 'loss', 'reconstruction_loss']
+    >>> vae.analytic_kl  # no KL(Gaussian || mixture) in TFP: Monte Carlo
+    False
+    >>> vae.sample_latents(3, seed=[1, 2]).shape
+    TensorShape([3, 2])
 
     References:
         Kingma & Welling, Auto-Encoding Variational Bayes, arXiv:1312.6114.
         Higgins et al., beta-VAE, ICLR 2017.
         Bowman et al., Generating Sentences from a Continuous Space (KL
         annealing), arXiv:1511.06349.
+        Tomczak & Welling, VAE with a VampPrior, arXiv:1705.07120.
     """
 
     def __init__(
@@ -79,9 +112,10 @@ class VAE(GenerativeModel):
         input_shape=None,
         latent_dim=16,
         likelihood="bernoulli",
+        prior="standard_normal",
         beta=1.0,
         kl_warmup_steps=0,
-        kl_estimator="analytic",
+        kl_estimator="auto",
         seed=None,
         **kwargs,
     ):
@@ -122,7 +156,17 @@ class VAE(GenerativeModel):
         self.latent_dim = latent_dim
         self.beta = float(beta)
         self.kl_warmup_steps = int(kl_warmup_steps)
+        self.prior_layer = get_prior(prior)
+        if not self.prior_layer.built:
+            self.prior_layer.build(self.latent_dim, self.data_shape, self.unit_interval)
+        elif self.prior_layer.latent_dim != self.latent_dim:
+            raise ValueError(
+                f"`prior` was built for latent_dim={self.prior_layer.latent_dim}, "
+                f"but the model's latent_dim is {self.latent_dim}; pass an unbuilt "
+                "prior."
+            )
         self.kl_estimator = kl_estimator
+        self.analytic_kl = self._analytic_kl_available(kl_estimator)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.loss_tracker = keras.metrics.Mean(name="loss")
@@ -130,12 +174,31 @@ class VAE(GenerativeModel):
         self.kl_tracker = keras.metrics.Mean(name="kl_loss")
         self.built = True
 
-    # ---- probabilistic pieces -------------------------------------------------
-    def prior(self) -> tfd.Distribution:
-        """Returns p(z) = N(0, I)."""
-        return tfd.MultivariateNormalDiag(
-            loc=tf.zeros([self.latent_dim]), scale_diag=tf.ones([self.latent_dim])
+    def _analytic_kl_available(self, kl_estimator) -> bool:
+        """Whether the KL term is analytic: TFP registers KL(q || p) (build time)."""
+        if kl_estimator == "sampled":
+            return False
+        q = tfd.MultivariateNormalDiag(
+            loc=tf.zeros([1, self.latent_dim]), scale_diag=tf.ones([1, self.latent_dim])
         )
+        p = self.prior()
+        try:
+            tfd.kl_divergence(q, p)
+        except NotImplementedError:
+            if kl_estimator == "analytic":
+                raise ValueError(
+                    "`kl_estimator='analytic'` needs a KL divergence that TFP "
+                    f"registers for ({type(q).__name__}, {type(p).__name__}); the "
+                    f"prior {type(self.prior_layer).__name__} has none. Use "
+                    "kl_estimator='auto' or 'sampled' (Monte Carlo)."
+                ) from None
+            return False
+        return True
+
+    # ---- probabilistic pieces -------------------------------------------------
+    def prior(self, training=False) -> tfd.Distribution:
+        """Returns p(z), the prior layer's `tfd.Distribution` (event [latent_dim])."""
+        return self.prior_layer.distribution(self, training=training)
 
     def posterior(self, x, training=False) -> tfd.Distribution:
         """Returns q(z | x), a `tfd.MultivariateNormalDiag` with batch shape [B]."""
@@ -169,10 +232,11 @@ class VAE(GenerativeModel):
         reconstruction = -self.likelihood_distribution(z, training).log_prob(
             tf.cast(x, tf.float32)
         )
-        if self.kl_estimator == "analytic":
-            kl = tfd.kl_divergence(q, self.prior())
+        prior = self.prior(training=training)
+        if self.analytic_kl:
+            kl = tfd.kl_divergence(q, prior)
         else:
-            kl = q.log_prob(z) - self.prior().log_prob(z)
+            kl = q.log_prob(z) - prior.log_prob(z)
         return {
             "reconstruction_loss": reconstruction,
             "kl_loss": kl,
@@ -231,26 +295,70 @@ class VAE(GenerativeModel):
         """Returns E[x | z = posterior mean of x]: deterministic reconstructions."""
         return self(self.check_examples(x))
 
-    def sample(self, num_samples: int, seed=None):
-        """Decodes `num_samples` draws z ~ p(z); the same int `seed` gives the same."""
-        if (
-            isinstance(num_samples, bool)
-            or not isinstance(num_samples, int)
-            or (num_samples <= 0)
-        ):
+    def sample_latents(self, num_samples, seed):
+        """Draws z ~ p(z), shape [num_samples, latent_dim], statelessly from `seed`.
+
+        The draw is a pure function of `seed` (no state is read or advanced), so
+        it is reproducible inside a `tf.function` or a SavedModel endpoint: the
+        same seed gives the same z. `VAE.sample(n, seed=s)` decodes
+        `sample_latents(n, [s, 0])`; Keras's `keras.random.normal(seed=s)` uses
+        the same seed pair, so for the N(0, I) prior the draws equal it.
+
+        Args:
+            num_samples: int or int32 scalar tensor >= 1.
+            seed: shape-[2] int32 or int64 tensor (or a pair of ints). int64
+                values are reduced modulo 2**31 - 2 to the int32 pair that TFP's
+                stateless samplers take, as Keras does.
+
+        Returns:
+            A float32 tensor [num_samples, latent_dim].
+        """
+        seed = tf.convert_to_tensor(seed)
+        if seed.dtype not in (tf.int32, tf.int64) or seed.shape.as_list() != [2]:
             raise ValueError(
-                f"`num_samples` must be a positive integer; got {num_samples!r}."
+                "`seed` must be a shape-[2] int32 or int64 tensor; got dtype "
+                f"{seed.dtype.name} and shape {seed.shape}."
             )
-        z = keras.random.normal(
-            (num_samples, self.latent_dim),
-            seed=self.seed_generator if seed is None else seed,
-        )
+        if seed.dtype == tf.int64:
+            seed = tf.cast(tf.math.floormod(seed, _SEED_MODULUS), tf.int32)
+        if isinstance(num_samples, int):
+            _check_num_samples(num_samples)
+            checks = []
+        else:
+            num_samples = tf.convert_to_tensor(num_samples, tf.int32)
+            checks = [
+                tf.debugging.assert_positive(
+                    num_samples, message="num_samples must be >= 1"
+                )
+            ]
+        with tf.control_dependencies(checks):
+            return self.prior().sample(num_samples, seed=seed)
+
+    def sample(self, num_samples: int, seed=None):
+        """Decodes `num_samples` draws z ~ p(z); the same int `seed` gives the same.
+
+        With `seed=None` the model's seed generator supplies (and advances) the
+        seed; see `sample_latents` for the stateless draw.
+        """
+        _check_num_samples(num_samples)
+        if seed is None:
+            seed = self.seed_generator.next()
+        elif isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+            raise ValueError(f"`seed` must be an int or None; got {seed!r}.")
+        else:
+            seed = tf.constant([int(seed), 0], tf.int64)
+        z = self.sample_latents(num_samples, seed)
         return self.likelihood.mean(self.decoder(z))
 
-    def log_likelihood(self, x, num_samples=1000, batch_size=100, seed=None, verbose=0):
+    def log_likelihood(
+        self, x, num_samples=1000, batch_size=100, seed=None, verbose="auto"
+    ):
         """Importance-weighted estimate of log p(x) per example, in nats (numpy).
 
-        See `keras_genmodels.vae.iwae.importance_weighted_log_likelihood`.
+        `verbose="auto"` shows a progress bar labelled "IWAE log p(x), K=..." when
+        the work is long (at least 100,000 importance samples in total, a few
+        seconds on a CPU); 1 always, 0 never, 2 one line at the end. See
+        `keras_genmodels.vae.iwae.importance_weighted_log_likelihood`.
         """
         return importance_weighted_log_likelihood(
             self, self.check_examples(x), num_samples, batch_size, seed, verbose
@@ -281,6 +389,7 @@ class VAE(GenerativeModel):
             input_shape=self.input_shape_arg,
             latent_dim=self.latent_dim,
             likelihood=keras.saving.serialize_keras_object(self.likelihood),
+            prior=keras.saving.serialize_keras_object(self.prior_layer),
             beta=self.beta,
             kl_warmup_steps=self.kl_warmup_steps,
             kl_estimator=self.kl_estimator,
@@ -291,6 +400,7 @@ class VAE(GenerativeModel):
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        for key in ("encoder", "decoder", "likelihood"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
+        for key in ("encoder", "decoder", "likelihood", "prior"):
+            if key in config:  # files saved before priors were pluggable lack one
+                config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
