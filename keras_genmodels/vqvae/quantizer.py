@@ -39,7 +39,9 @@ def gather_rows(rows, indices):
     offset = tf.reduce_sum(sizes[: context.replica_id_in_sync_group])
     position = indices - offset
     held = (position >= 0) & (position < local)
-    picked = tf.gather(rows, tf.clip_by_value(position, 0, tf.maximum(local - 1, 0)))
+    # A zero row at the end, so a replica without examples can gather too.
+    padded = tf.pad(rows, [[0, 1], [0, 0]])
+    picked = tf.gather(padded, tf.clip_by_value(position, 0, local))
     picked = tf.where(held[:, None], picked, tf.zeros_like(picked))
     return context.all_reduce("sum", picked)
 
@@ -52,7 +54,8 @@ class VectorQuantizer(keras.layers.Layer):
 
         k(z) = argmin_j ||z - e_j||^2,  ||z - e_j||^2 = ||z||^2 - 2 z.e_j + ||e_j||^2
         z_q = e_k(z);  output = z_e + sg[z_q - z_e]      (straight-through)
-        commitment_loss = mean ||z_e - sg[z_q]||^2,  codebook_loss = mean ||sg[z_e] - z_q||^2
+        commitment_loss = mean ||z_e - sg[z_q]||^2
+        codebook_loss = mean ||sg[z_e] - z_q||^2
 
     (means over positions and dimensions, one value per example; sg = stop
     gradient). The gradient of the output w.r.t. z_e is the identity, so the
