@@ -59,9 +59,10 @@ class TerminateOnNonFiniteLoss(keras.callbacks.Callback):
 class SampleGrid(keras.callbacks.Callback):
     """Writes a grid of samples after every `every` epochs: PNG and TensorBoard.
 
-    Works with `VAE` (`sample`), `GAN` (`generate`) and `ConditionalGAN`
-    (`generate`, one column per class). The same `seed` is used each time, so the
-    pictures show the same latent codes evolving.
+    Works with a model of any registered family: the images are the family's
+    seeded evaluation samples (`registry.Family.samples`; a `ConditionalGAN`'s
+    cycle through the classes, one column per class). The same `seed` is used
+    each time, so the pictures show the same latent codes evolving.
 
     Args:
         directory: str or path-like. Folder of `samples-epoch<NNN>.png`.
@@ -109,15 +110,12 @@ class SampleGrid(keras.callbacks.Callback):
 
     def samples(self):
         """The current model's samples for this callback's seed, as numpy."""
-        model = self.model
-        if hasattr(model, "num_classes"):
-            labels = np.arange(self.num_samples) % model.num_classes
-            images = model.generate(self.num_samples, seed=self.seed, labels=labels)
-        elif hasattr(model, "generate"):
-            images = model.generate(self.num_samples, seed=self.seed)
-        else:
-            images = model.sample(self.num_samples, seed=self.seed)
-        return np.asarray(keras.ops.convert_to_numpy(images))
+        from keras_genmodels.registry import family_of
+
+        images, _ = family_of(self.model).samples(
+            self.model, self.num_samples, seed=self.seed
+        )
+        return np.asarray(images)
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:

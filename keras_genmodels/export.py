@@ -16,6 +16,7 @@ import keras
 import numpy as np
 
 from keras_genmodels import __version__
+from keras_genmodels.registry import family_of
 from keras_genmodels.serving import serving_endpoints
 
 METADATA_FILE = "assets.extra/keras_genmodels.json"
@@ -79,7 +80,8 @@ def export_saved_model(
     already loaded: to update a running server, publish a new version.
 
     Args:
-        model: `VAE`, `GAN` or `ConditionalGAN`. The model to export.
+        model: a model of a registered family (`VAE`, `GAN`, ...). The model
+            to export.
         base_dir: str or path-like. The model's base folder (TF Serving's
             `--model_base_path`); created when missing.
         version: int or None. The version number (>= 1); None takes one more
@@ -91,8 +93,8 @@ def export_saved_model(
         The `pathlib.Path` of the version folder written.
 
     Raises:
-        TypeError: `model` is not a model of this package, or `version` is not
-            an integer.
+        TypeError: `model` belongs to no registered family, or `version` is
+            not an integer.
         ValueError: `version` < 1, or a weight of the model is NaN or infinite.
         FileExistsError: the version exists and `overwrite` is False.
         NotADirectoryError: `base_dir` (or a parent) is a file.
@@ -162,13 +164,17 @@ def export_saved_model(
 
 
 def _metadata(model: keras.Model, signatures: list[str]) -> dict:
-    """What a client needs besides the signatures: class, shapes, versions."""
+    """What a client needs besides the signatures: family, class, shapes, versions.
+
+    The family adds its own fields (e.g. `latent_dim`, `num_classes`).
+    """
+    family = family_of(model)
     return {
+        "family": family.name,
         "model_class": type(model).__name__,
         "data_shape": [int(d) for d in model.data_shape],
-        "latent_dim": int(model.latent_dim),
-        "num_classes": getattr(model, "num_classes", None),
-        "ema_generator": getattr(model, "ema_generator", None) is not None,
+        "num_classes": None,
+        **family.metadata(model),
         "signatures": signatures,
         "keras_genmodels_version": __version__,
         "keras_version": keras.__version__,

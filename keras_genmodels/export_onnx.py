@@ -9,29 +9,29 @@ import pathlib
 import keras
 import tensorflow as tf
 
-from keras_genmodels.gan.model import GAN
 from keras_genmodels.io_utils import atomic_write
+from keras_genmodels.registry import family_of
 from keras_genmodels.serving import serving_endpoints
-from keras_genmodels.vae.model import VAE
 
 DEFAULT_OPSET = 17
 OPSETS = range(13, 19)  # what tf2onnx 1.16-1.17 can write
-# `encode`/`serving_default` of a VAE use TFP's BroadcastArgs, which tf2onnx does
-# not convert; `sample` draws stateless random numbers, which ONNX lacks.
-ONNX_ENDPOINTS = {"VAE": ("decode",), "GAN": ("generate", "discriminate")}
 
 
 def onnx_endpoints(model: keras.Model) -> tuple[str, ...]:
     """Returns the endpoints of `model` that convert to ONNX, the default first.
 
+    The model's family lists them (`Family.onnx_endpoints`): sampling endpoints
+    draw stateless random numbers, which ONNX lacks, and some TFP ops have no
+    ONNX conversion.
+
     Args:
-        model: `VAE`, `GAN` or `ConditionalGAN`.
+        model: a model of a registered family (`VAE`, `GAN`, ...).
 
     Returns:
         A tuple of endpoint names.
 
     Raises:
-        TypeError: `model` is not one of the package's models.
+        TypeError: `model` belongs to no registered family.
 
     Example:
 
@@ -39,14 +39,7 @@ def onnx_endpoints(model: keras.Model) -> tuple[str, ...]:
     >>> onnx_endpoints(GAN(image_shape=(8, 8, 1), latent_dim=4))
     ('generate', 'discriminate')
     """
-    if isinstance(model, VAE):
-        return ONNX_ENDPOINTS["VAE"]
-    if isinstance(model, GAN):
-        return ONNX_ENDPOINTS["GAN"]
-    raise TypeError(
-        "`model` must be a keras_genmodels VAE, GAN or ConditionalGAN (or a "
-        f"subclass); got an object of type {type(model).__name__}."
-    )
+    return tuple(family_of(model).onnx_endpoints)
 
 
 def export_onnx(
@@ -68,10 +61,11 @@ def export_onnx(
     assertions: out-of-range labels are not reported there.
 
     Args:
-        model: `VAE`, `GAN` or `ConditionalGAN`. The model to convert.
+        model: a model of a registered family. The model to convert.
         path: str or path-like. The `.onnx` file to write.
-        endpoint: str or None. `"decode"` for a VAE; `"generate"` or
-            `"discriminate"` for a GAN. None takes the first. Defaults to None.
+        endpoint: str or None. One of `onnx_endpoints(model)` (e.g. `"decode"`
+            for a VAE; `"generate"` or `"discriminate"` for a GAN). None takes
+            the first. Defaults to None.
         opset: int. ONNX opset, 13 to 18. Defaults to 17.
         overwrite: bool. Whether to replace an existing file. Defaults to False.
 
@@ -79,7 +73,7 @@ def export_onnx(
         The `pathlib.Path` written.
 
     Raises:
-        TypeError: `model` is not one of the package's models.
+        TypeError: `model` belongs to no registered family.
         ValueError: an unknown `endpoint` or `opset`, NaN/inf weights, or a
             graph that `tf2onnx` could not convert completely.
         FileExistsError: `path` exists and `overwrite` is False.
@@ -98,6 +92,11 @@ def export_onnx(
     (3, 8, 8, 1)
     """
     valid = onnx_endpoints(model)
+    if not valid:
+        raise ValueError(
+            f"A {type(model).__name__} has no endpoint that converts to ONNX; "
+            "export a SavedModel instead."
+        )
     if endpoint is None:
         endpoint = valid[0]
     if endpoint not in valid:

@@ -18,7 +18,6 @@ from keras_genmodels.evaluation.metrics import (
 from keras_genmodels.evaluation.report import (
     evaluate_generator,
     generate_images,
-    vae_report,
 )
 
 __all__ = [
@@ -35,5 +34,4 @@ __all__ = [
     "mode_coverage",
     "precision_recall",
     "train_classifier",
-    "vae_report",
 ]

@@ -5,23 +5,24 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-import keras
 import numpy as np
 
 from keras_genmodels.data import load_arrays
 from keras_genmodels.evaluation import metrics
 from keras_genmodels.evaluation.features import FeatureExtractor
+from keras_genmodels.registry import family_of
 
 
 def generate_images(model, num_samples: int, seed: int = 0, batch_size: int = 500):
-    """Draws `num_samples` images from a VAE, GAN or ConditionalGAN.
+    """Draws `num_samples` images from any family's model, seeded.
 
-    The latent codes z ~ N(0, I) come from `np.random.default_rng(seed)`, so the
-    same seed gives the same images. A `ConditionalGAN` gets balanced labels
-    0, 1, ..., num_classes - 1, 0, 1, ...
+    The model's family decides how (`Family.samples`): the VAE and the GAN draw
+    z ~ N(0, I) from `np.random.default_rng(seed)`, and a `ConditionalGAN` gets
+    balanced labels 0, 1, ..., num_classes - 1, 0, 1, ... The same seed gives
+    the same images.
 
     Args:
-        model: VAE, GAN or ConditionalGAN. The generator.
+        model: a model of a registered family. The generator.
         num_samples: int. Number of images.
         seed: int. Seed of the latent codes. Defaults to 0.
         batch_size: int. Images per forward pass. Defaults to 500.
@@ -31,33 +32,16 @@ def generate_images(model, num_samples: int, seed: int = 0, batch_size: int = 50
         labels (None for unconditional models).
 
     Raises:
-        TypeError: for a model that is not a VAE or a GAN.
+        TypeError: for a model of no registered family.
         ValueError: for a non-positive `num_samples`.
     """
-    from keras_genmodels import GAN, VAE, ConditionalGAN
-
-    if not isinstance(model, (VAE, GAN)):
-        raise TypeError(f"Expected a VAE, GAN or ConditionalGAN; got {model!r}.")
+    family = family_of(model)
     if isinstance(num_samples, bool) or not isinstance(num_samples, int):
         raise ValueError(f"num_samples must be an integer; got {num_samples!r}.")
     if num_samples < 1:
         raise ValueError(f"num_samples must be positive; got {num_samples}.")
-    z = np.random.default_rng(seed).standard_normal((num_samples, model.latent_dim))
-    z = z.astype(np.float32)
-    labels = None
-    if isinstance(model, ConditionalGAN):
-        labels = np.arange(num_samples) % model.num_classes
-    images = []
-    for start in range(0, num_samples, batch_size):
-        chunk = z[start : start + batch_size]
-        if isinstance(model, VAE):
-            out = model.decode(chunk)
-        elif labels is not None:
-            out = model.generate(chunk, labels=labels[start : start + batch_size])
-        else:
-            out = model.generate(chunk)
-        images.append(keras.ops.convert_to_numpy(out).astype(np.float32))
-    return np.concatenate(images), labels
+    images, labels = family.samples(model, num_samples, seed, batch_size)
+    return np.asarray(images, dtype=np.float32), labels
 
 
 def evaluate_generator(
@@ -76,11 +60,13 @@ def evaluate_generator(
     Features of `num_samples` generated images and of up to `num_samples` real
     images (a seeded random subset of `real_split`, unbinarised) give FID, KID,
     improved precision/recall and the class histogram of the generated images.
-    For a `ConditionalGAN` the labels are balanced and `conditional_accuracy` is
-    the fraction of samples the classifier assigns to their conditioning label.
+    For a conditional model (one whose samples come with labels, such as a
+    `ConditionalGAN`) the labels are balanced and `conditional_accuracy` is the
+    fraction of samples the classifier assigns to their conditioning label.
 
     Args:
-        model: VAE, GAN or ConditionalGAN. Its `data_shape` must be the dataset's.
+        model: a model of a registered family. Its `data_shape` must be the
+            dataset's.
         dataset: str. A labelled image dataset of `load_arrays`. Defaults to
             "mnist5k".
         num_samples: int. Generated images (and at most as many real ones).
@@ -154,6 +140,7 @@ def evaluate_generator(
         report["conditional_accuracy"] = float(accuracy)
     report["protocol"] = {
         "model": type(model).__name__,
+        "family": family_of(model).name,
         "dataset": dataset,
         "real_split": real_split,
         "num_real": int(len(chosen)),
@@ -167,86 +154,3 @@ def evaluate_generator(
         "extractor": extractor.protocol,
     }
     return report
-
-
-def vae_report(
-    vae,
-    dataset: str = "mnist5k",
-    iwae_samples: int = 1000,
-    batch_size: int = 100,
-    seed: int = 0,
-    binarize: str | None = None,
-) -> dict[str, Any]:
-    """Held-out likelihood numbers of a VAE, in nats per example.
-
-    On the test split of `load_arrays(dataset, binarize, seed=0)` (the data the
-    model was trained on must be prepared the same way): the negative ELBO and
-    its two terms (one posterior sample per example from the model's own seed
-    generator, as `VAE.evaluate` does, so a freshly loaded model gives the same
-    numbers), the IWAE negative log-likelihood with K = `iwae_samples` (seeded
-    by `seed`) and its standard error, and the per-pixel mean squared error of
-    deterministic reconstructions.
-
-    Args:
-        vae: VAE. The trained model.
-        dataset: str. Dataset name (see `load_arrays`). Defaults to "mnist5k".
-        iwae_samples: int. K of the IWAE bound. Defaults to 1000.
-        batch_size: int. Examples per batch. Defaults to 100.
-        seed: int. Seed of the IWAE noise. Defaults to 0.
-        binarize: str or None. The binarisation used in training (None, "static"
-            or "dynamic"). Defaults to None.
-
-    Returns:
-        A dict with "negative_elbo", "reconstruction_loss", "kl_loss",
-        "iwae_nll", "iwae_nll_stderr", "reconstruction_mse", "units" and
-        "protocol".
-
-    Raises:
-        ValueError: for a shape mismatch between model and dataset.
-
-    Example:
-
-    >>> from keras_genmodels import VAE
-    >>> vae = VAE(input_shape=(8, 8, 1), latent_dim=2, seed=0)
-    >>> report = vae_report(vae, "digits", iwae_samples=2)
-    >>> report["iwae_nll"] <= report["negative_elbo"] + 5, report["protocol"]["K"]
-    (True, 2)
-    """
-    x = load_arrays(dataset, binarize=binarize).x_test
-    if tuple(vae.data_shape) != x.shape[1:]:
-        raise ValueError(
-            f"The VAE models examples of shape {tuple(vae.data_shape)} but dataset "
-            f"{dataset!r} has shape {x.shape[1:]}."
-        )
-    terms = {"loss": [], "reconstruction_loss": [], "kl_loss": []}
-    squared_errors = []
-    for start in range(0, len(x), batch_size):
-        batch = x[start : start + batch_size]
-        losses = vae.compute_losses(batch)
-        for name, values in terms.items():
-            values.append(keras.ops.convert_to_numpy(losses[name]))
-        reconstruction = keras.ops.convert_to_numpy(vae.reconstruct(batch))
-        squared_errors.append((reconstruction - batch) ** 2)
-    terms = {name: np.concatenate(v).astype(np.float64) for name, v in terms.items()}
-    log_px = np.asarray(
-        vae.log_likelihood(x, iwae_samples, batch_size=batch_size, seed=seed),
-        dtype=np.float64,
-    )
-    return {
-        "negative_elbo": float(terms["loss"].mean()),
-        "reconstruction_loss": float(terms["reconstruction_loss"].mean()),
-        "kl_loss": float(terms["kl_loss"].mean()),
-        "iwae_nll": float(-log_px.mean()),
-        "iwae_nll_stderr": float(log_px.std() / np.sqrt(len(log_px))),
-        "reconstruction_mse": float(np.concatenate(squared_errors).mean()),
-        "units": "nats per example (mse: per pixel)",
-        "protocol": {
-            "dataset": dataset,
-            "split": "test",
-            "binarize": binarize,
-            "num_examples": int(len(x)),
-            "K": iwae_samples,
-            "elbo_samples_per_example": 1,
-            "seed": seed,
-        },
-    }

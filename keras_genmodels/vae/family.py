@@ -1,0 +1,16 @@
+"""Registers the VAE family with the package's family protocol."""
+
+from keras_genmodels.registry import Family, register_family
+
+FAMILY = register_family(
+    Family(
+        name="vae",
+        models=("keras_genmodels.vae.model:VAE",),
+        summary="variational autoencoder",
+        serving_endpoints="keras_genmodels.vae.serving:serving_endpoints",
+        onnx_endpoints=("decode",),
+        export_metadata="keras_genmodels.vae.serving:export_metadata",
+        evaluation_samples="keras_genmodels.vae.report:evaluation_samples",
+        evaluation_report="keras_genmodels.vae.report:evaluation_report",
+    )
+)
