@@ -139,16 +139,36 @@ def test_fid_rejects_bad_input(a, b, match):
 # ---- KID ---------------------------------------------------------------------------
 def test_kid_equals_an_independent_implementation(features):
     a, b = features[0][:200], features[1][:200]
-    kid = kernel_distance(a, b, num_subsets=1, subset_size=200)
-    assert kid.mean == pytest.approx(_reference_mmd2(a, b), rel=1e-10)
-    assert kid.std == 0.0 and kid.subset_size == 200
+    kid = kernel_distance(a, b, num_subsets=1, subset_size=100)
+    rng = np.random.default_rng(0)  # the documented draw: a's rows, then b's
+    i, j = rng.choice(200, 100, replace=False), rng.choice(200, 100, replace=False)
+    assert kid.mean == pytest.approx(_reference_mmd2(a[i], b[j]), rel=1e-10)
+    assert kid.std == 0.0 and kid.subset_size == 100
+
+
+def test_kid_spread_is_real_below_the_default_subset_size():
+    # 500 samples, the default subset size 1000: subsets of 250 (half of each
+    # set), so the spread is that of the reference over the same subsets, not 0.
+    rng = np.random.default_rng(4)
+    a, b = rng.normal(size=(500, 6)), rng.normal(size=(500, 6)) + 0.3
+    kid = kernel_distance(a, b, num_subsets=20, seed=7)
+    assert kid.subset_size == 250
+    draws = np.random.default_rng(7)
+    values = []
+    for _ in range(20):
+        i = draws.choice(500, 250, replace=False)
+        j = draws.choice(500, 250, replace=False)
+        values.append(_reference_mmd2(a[i], b[j]))
+    assert kid.mean == pytest.approx(np.mean(values), rel=1e-9)
+    assert kid.std == pytest.approx(np.std(values), rel=1e-6)
+    assert kid.std > 0.05 * abs(kid.mean)
 
 
 def test_kid_of_identical_distributions_is_about_zero():
     rng = np.random.default_rng(3)
     a, b = rng.normal(size=(900, 8)), rng.normal(size=(1200, 8))
     kid = kernel_distance(a, b, num_subsets=3)
-    assert kid.subset_size == 900 and kid.num_subsets == 3  # capped at n
+    assert kid.subset_size == 450 and kid.num_subsets == 3  # capped at n // 2
     kid = kernel_distance(rng.normal(size=(600, 8)), rng.normal(size=(600, 8)), 50, 200)
     assert abs(kid.mean) < 3 * kid.std
     shifted = kernel_distance(

@@ -165,18 +165,21 @@ def kernel_distance(
         MMD^2 = sum_{i!=j} [k(a_i, a_j) + k(b_i, b_j)] / (m (m - 1))
                 - 2 sum_{i,j} k(a_i, b_j) / m^2
 
-    computed on `num_subsets` random subsets of m = min(subset_size, n_a, n_b)
-    examples of each set (drawn without replacement). Unlike FID the estimator is
-    unbiased, so values near 0 (even slightly negative) mean "same distribution".
-    When m equals both set sizes every subset is the whole set and std is 0. The
-    value scales with the feature magnitude: compare it within one extractor.
+    computed on `num_subsets` random subsets of m = min(subset_size, n_a // 2,
+    n_b // 2) examples of each set (drawn without replacement, at least 2). The
+    cap at half of each set keeps the subsets different from one another, so
+    `std` measures the spread of the estimate even for a few hundred samples (a
+    subset as large as the set would be the set itself every time, std 0).
+    Unlike FID the estimator is unbiased, so values near 0 (even slightly
+    negative) mean "same distribution". The value scales with the feature
+    magnitude: compare it within one extractor.
 
     Args:
         features_a: array-like. Features (n_a, d).
         features_b: array-like. Features (n_b, d).
         num_subsets: int. Number of subsets. Defaults to 100.
-        subset_size: int. Examples per subset (capped at n_a and n_b). Defaults to
-            1000.
+        subset_size: int. Examples per subset (capped at n_a // 2 and n_b // 2).
+            Defaults to 1000.
         seed: int or None. Seed of the subset draws. Defaults to 0.
 
     Returns:
@@ -201,7 +204,7 @@ def kernel_distance(
     for name, value in (("num_subsets", num_subsets), ("subset_size", subset_size)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive integer; got {value!r}.")
-    m = max(2, min(subset_size, len(a), len(b)))
+    m = max(2, min(subset_size, len(a) // 2, len(b) // 2))
     rng = np.random.default_rng(seed)
     values = [
         _polynomial_mmd2(
