@@ -26,12 +26,14 @@ class GenerativeModel(keras.Model):
     - `draw_noise`, noise that is distinct on every replica of a `tf.distribute`
       strategy yet equal, example for example, to what one device would draw;
     - `compile` running 8 training steps per graph call unless told otherwise
-      (Keras: 1) on a single replica, which saves a Python round trip per step:
-      1.3x the GAN's examples/s on two CPU cores (benchmarks/README.md).
-      Batch-level callback hooks then run every 8th step; pass
-      `steps_per_execution=1` to see each. With several replicas it stays 1:
-      TensorFlow 2.21 fails to run the replicas' collectives (all-gather,
-      all-reduce) inside the multi-step loop, so more is refused up front;
+      (Keras: 1), which saves a Python round trip per step: 1.3x the GAN's
+      examples/s on two CPU cores (benchmarks/README.md). Batch-level callback
+      hooks then run every 8th step; pass `steps_per_execution=1` to see each.
+      This holds on any number of replicas: Keras 3.15's multi-step loop wraps
+      each step in a `tf.cond`, inside which TensorFlow 2.21 cannot run a
+      `tf.distribute` step ("You must feed a value for placeholder tensor
+      'while/cond/Placeholder'", keras-team/keras#19246), so with several
+      replicas the models run their own loop without that `tf.cond`;
     - `compile_from_config` that calls the subclass's own `compile`.
     """
 
@@ -140,16 +142,66 @@ class GenerativeModel(keras.Model):
         return logs
 
     def compile(self, **kwargs):
-        replicas = self.distribute_strategy.num_replicas_in_sync
-        default = self.default_steps_per_execution if replicas == 1 else 1
-        steps = kwargs.setdefault("steps_per_execution", default)
-        if replicas > 1 and steps != 1:
-            raise ValueError(
-                f"`steps_per_execution` must be 1 with {replicas} replicas in sync; "
-                f"got {steps!r}. TensorFlow cannot run the cross-replica "
-                "collectives of this model's train_step inside the multi-step loop."
-            )
+        kwargs.setdefault("steps_per_execution", self.default_steps_per_execution)
         super().compile(**kwargs)
+
+    def _make_function(self, step_function):
+        """Keras's train/test function, with a multi-step loop safe for replicas.
+
+        Keras runs `steps_per_execution` steps in a `tf.while_loop` whose body
+        calls `strategy.run` inside a `tf.cond`; with several replicas that
+        graph fails to run (keras-team/keras#19246; also for a plain
+        `Sequential`). Here the first step runs before the loop and the loop's
+        condition alone decides whether another batch is run, so no step sits
+        inside a `tf.cond`. One replica keeps Keras's own function.
+        """
+        strategy = self.distribute_strategy
+        steps = self.steps_per_execution
+        if strategy.num_replicas_in_sync == 1 or steps == 1 or self.run_eagerly:
+            return super()._make_function(step_function)
+        from keras.src.backend.tensorflow.trainer import reduce_per_replica
+
+        def one_step(data):
+            outputs = strategy.run(step_function, args=(data,))
+            return reduce_per_replica(outputs, strategy, reduction="auto")
+
+        one_step = tf.function(
+            one_step, reduce_retracing=True, jit_compile=self.jit_compile
+        )
+        one_step = self._autoconvert_optionals(one_step)
+
+        @tf.function(reduce_retracing=True)
+        def multi_step(iterator):
+            # The first step outside the loop: at the end of the data its
+            # `get_next` raises OutOfRangeError, which ends the epoch as with
+            # one step per execution.
+            outputs = one_step(iterator.get_next())
+
+            def more(step, outputs, upcoming):
+                return tf.logical_and(step < steps, upcoming.has_value())
+
+            def body(step, outputs, upcoming):
+                outputs = one_step(upcoming.get_value())
+                upcoming = tf.cond(
+                    step + 1 < steps,
+                    iterator.get_next_as_optional,
+                    lambda: upcoming,
+                )
+                return step + 1, outputs, upcoming
+
+            _, outputs, _ = tf.while_loop(
+                more, body, [tf.constant(1), outputs, iterator.get_next_as_optional()]
+            )
+            return outputs
+
+        def function(iterator):
+            if isinstance(iterator, tf.distribute.DistributedIterator):
+                return multi_step(iterator)
+            for _, data in zip(range(steps), iterator, strict=False):
+                outputs = one_step(data)
+            return outputs
+
+        return function
 
     def compile_from_config(self, config):
         self.compile(**keras.saving.deserialize_keras_object(config))

@@ -40,10 +40,10 @@ def test_compile_runs_several_steps_per_execution_on_one_replica():
     assert vae.steps_per_execution == 1
 
 
-def test_several_replicas_run_one_step_per_execution(mirrored_strategy):
+def test_several_replicas_keep_several_steps_per_execution(mirrored_strategy):
     with mirrored_strategy.scope():
         vae = VAE(input_shape=(4,), latent_dim=2, seed=0)
         vae.compile(optimizer="sgd")
-        assert vae.steps_per_execution == 1
-        with pytest.raises(ValueError, match=r"`steps_per_execution` must be 1 .*4"):
-            vae.compile(optimizer="sgd", steps_per_execution=4)
+        assert vae.steps_per_execution == VAE.default_steps_per_execution
+        vae.compile(optimizer="sgd", steps_per_execution=4)
+        assert vae.steps_per_execution == 4

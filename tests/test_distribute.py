@@ -97,6 +97,46 @@ def test_conditional_gan_on_two_replicas_equals_one_device(mirrored_strategy):
     _assert_two_replicas_equal_one_device(build, mirrored_strategy, (X, Y))
 
 
+@pytest.mark.parametrize("family", ["vae", "gan"])
+def test_several_steps_per_execution_on_two_replicas_equal_one_step_on_one_device(
+    mirrored_strategy, family
+):
+    # 17 examples, batches of 8, 3 steps per execution: the one execution per
+    # epoch ends early, on a final batch that leaves one replica empty.
+    def build(steps):
+        keras.utils.set_random_seed(0)
+        if family == "vae":
+            model = VAE(input_shape=(4,), latent_dim=2, seed=0)
+            model.compile(
+                optimizer=keras.optimizers.SGD(0.5), steps_per_execution=steps
+            )
+        else:
+            model = GAN(image_shape=(4,), latent_dim=2, ema_decay=0.5, seed=0)
+            model.compile(
+                d_optimizer=keras.optimizers.SGD(0.05),
+                g_optimizer=keras.optimizers.SGD(0.05),
+                steps_per_execution=steps,
+            )
+        return model
+
+    with mirrored_strategy.scope():
+        mirrored = build(3)
+    single = build(1)
+    single.set_weights(mirrored.get_weights())
+    fit = {"batch_size": 8, "epochs": 2, "shuffle": False, "verbose": 0}
+    history_single = single.fit(X, **fit).history
+    history_mirrored = mirrored.fit(X, **fit).history
+    for a, b in zip(single.get_weights(), mirrored.get_weights(), strict=True):
+        np.testing.assert_allclose(b, a, atol=1e-5)
+    for name, values in history_single.items():
+        np.testing.assert_allclose(history_mirrored[name], values, rtol=1e-5)
+    evaluate = {"batch_size": 8, "verbose": 0, "return_dict": True}
+    logs_single = single.evaluate(X, **evaluate)
+    logs_mirrored = mirrored.evaluate(X, **evaluate)
+    for name, value in logs_single.items():
+        np.testing.assert_allclose(logs_mirrored[name], value, rtol=1e-5)
+
+
 def test_replicas_draw_distinct_noise_that_concatenates_to_one_device(
     mirrored_strategy,
 ):
