@@ -9,6 +9,40 @@ import tensorflow as tf
 from keras_genmodels import distribute, validation
 
 
+class _BoundedProgbarLogger(keras.callbacks.ProgbarLogger):
+    """Keras's progress bar, never counting past its total.
+
+    With several steps per execution, Keras 3.15's epoch loop reports the last
+    execution of an epoch as ending at step `begin + steps_per_execution - 1`
+    even when fewer batches were left, so the bar showed e.g. `40/36`.
+    """
+
+    def _bounded(self, batch):
+        return batch if self.target is None else min(batch, self.target - 1)
+
+    def on_train_batch_end(self, batch, logs=None):
+        super().on_train_batch_end(self._bounded(batch), logs)
+
+    def on_test_batch_end(self, batch, logs=None):
+        super().on_test_batch_end(self._bounded(batch), logs)
+
+    def on_predict_batch_end(self, batch, logs=None):
+        super().on_predict_batch_end(self._bounded(batch), logs)
+
+
+def _with_bounded_progbar(kwargs):
+    """Adds the bounded progress bar unless the caller brought their own."""
+    callbacks = kwargs.get("callbacks")
+    if kwargs.get("verbose", "auto") == 0 or isinstance(
+        callbacks, keras.callbacks.CallbackList
+    ):
+        return kwargs
+    callbacks = list(callbacks or [])
+    if not any(isinstance(c, keras.callbacks.ProgbarLogger) for c in callbacks):
+        callbacks.append(_BoundedProgbarLogger())
+    return {**kwargs, "callbacks": callbacks}
+
+
 class GenerativeModel(keras.Model):
     """Base class of `VAE` and `GAN`; not meant to be used on its own.
 
@@ -61,11 +95,13 @@ class GenerativeModel(keras.Model):
             # A pipeline shuffles itself; Keras would warn that `shuffle=True`
             # (its default) is ignored, on every call.
             kwargs.setdefault("shuffle", False)
-        return super().fit(x, y, validation_data=validation_data, **kwargs)
+        return super().fit(
+            x, y, validation_data=validation_data, **_with_bounded_progbar(kwargs)
+        )
 
     def evaluate(self, x=None, y=None, **kwargs):
         self._check_fit_input(x, "x")
-        return super().evaluate(x, y, **kwargs)
+        return super().evaluate(x, y, **_with_bounded_progbar(kwargs))
 
     def valid_batch(self, x):
         """In-graph check of a training batch: finite (and in [0, 1] if required)."""
