@@ -127,8 +127,9 @@ def importance_weighted_log_likelihood(
             k = min(per_call, num_samples - first)
             chunk_seed = tf.constant([seed, batch_index * 1_000_003 + chunk_index])
             pieces.append(log_weights(chunk_x, tf.constant(k), chunk_seed))
-            # Examples done so far, counting this batch's share of the K samples.
-            progress.update(start + len(chunk_x) * (first + k) / num_samples)
+            if first + k < num_samples:  # the batch's end is shown below
+                # Examples done so far, counting this batch's share of K.
+                progress.update(start + len(chunk_x) * (first + k) / num_samples)
         all_weights = tf.concat(pieces, axis=0)
         estimates.append(
             tf.reduce_logsumexp(all_weights, axis=0).numpy() - math.log(num_samples)
