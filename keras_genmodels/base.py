@@ -48,11 +48,14 @@ class GenerativeModel(keras.Model):
 
     Subclasses set `self.data_shape` (the shape of one example) and
     `self.seed_generator` (a `keras.random.SeedGenerator`) in `__init__`, and may
-    override `unit_interval` when their data must lie in [0, 1]. In return they get:
+    set `data_range`, the `(low, high)` range of their outputs (None: no check),
+    or override `unit_interval` when their data must lie in [0, 1]. In return
+    they get:
 
     - `fit`/`evaluate` that check in-memory arrays (shape, NaN/inf, range, empty)
-      and `tf.data` pipelines (element shape, empty) before Keras starts, raising
-      `ValueError` naming the argument;
+      and `tf.data` pipelines (element shape, floating dtype, empty, the first
+      batch's range; later batches in the graph) before Keras starts, raising
+      `ValueError` naming the argument and the fix (e.g. "divide by 255");
     - the seed generator's state saved in `.keras` files, which Keras does not do,
       so a resumed run draws the same noise as an uninterrupted one;
     - `global_mean`, the per-replica share of a global-batch mean loss, and
@@ -72,20 +75,75 @@ class GenerativeModel(keras.Model):
     """
 
     unit_interval = False
+    # The range of the model's outputs, so of its data: None (no check) or
+    # `(low, high)`; subclasses set it (e.g. from `validation.infer_output_range`).
+    data_range = None
     # `compile`'s default `steps_per_execution`; Keras's own default is 1.
     default_steps_per_execution = 8
 
-    def check_examples(self, x, argument: str = "x") -> np.ndarray:
-        """Validates a batch of examples and returns it as a float32 array."""
-        return validation.check_array(x, self.data_shape, self.unit_interval, argument)
+    def expected_data_range(self) -> tuple[float, float] | None:
+        """`data_range` as floats; (0, 1) when only `unit_interval` is set."""
+        data_range = getattr(self, "data_range", None)
+        if data_range is not None and not isinstance(data_range, str):
+            low, high = data_range
+            return (float(low), float(high))
+        return (0.0, 1.0) if self.unit_interval else None
+
+    def _range_advice(self) -> str:
+        if getattr(self, "data_range", None) is not None:
+            return "pass `data_range=(low, high)` (or None, no check) to the model"
+        return "choose a likelihood for data outside [0, 1]"
+
+    def check_examples(self, x, argument: str = "x"):
+        """Validates a batch of examples: a float32 array, or tensor for a tensor.
+
+        Tensors are checked on their static shape and dtype and, for values, in
+        the graph, without a copy to the host (see `validation.check_array`).
+        """
+        return validation.check_array(
+            x, self.data_shape, self.expected_data_range(), argument,
+            self._range_advice(),
+        )  # fmt: skip
 
     def _check_fit_input(self, x, argument):
         if isinstance(x, tf.data.Dataset):
             validation.check_dataset(x, self.data_shape, argument)
+            self._check_first_batch(x, argument)
         elif isinstance(x, (tuple, list)) and x and not np.isscalar(x[0]):
-            self.check_examples(x[0], argument)
-        elif isinstance(x, (np.ndarray, tf.Tensor)):
+            self._check_fit_input(x[0], argument)
+        elif isinstance(x, tf.Tensor):  # fit copies it to the host anyway
+            self.check_examples(np.asarray(x), argument)
+        elif isinstance(x, np.ndarray):
             self.check_examples(x, argument)
+
+    def _check_first_batch(self, dataset, argument):
+        """Refuses integer pipelines; checks the first batch's values on the host.
+
+        Later batches are checked in the graph by `valid_batch`.
+        """
+        spec = dataset.element_spec
+        spec = spec[0] if isinstance(spec, (tuple, list)) else spec
+        data_range = self.expected_data_range()
+        if not spec.dtype.is_floating:
+            where = "" if data_range is None else " in [{:g}, {:g}]".format(
+                *data_range
+            )
+            scale = {(0.0, 1.0): " / 255", (-1.0, 1.0): " / 127.5 - 1"}
+            scale = scale.get(data_range, "")
+            raise ValueError(
+                f"`{argument}` yields {spec.dtype.name} batches, but the model "
+                "trains on floating-point data"
+                + where
+                + ": map the pipeline first, e.g. `dataset.map(lambda x: "
+                f"tf.cast(x, tf.float32){scale})`."
+            )
+        if data_range is None:
+            return
+        first = next(iter(dataset.take(1)), None)
+        if first is None:
+            return
+        first = first[0] if isinstance(first, (tuple, list)) else first
+        self.check_examples(np.asarray(first), f"{argument} (first batch)")
 
     def fit(self, x=None, y=None, validation_data=None, **kwargs):
         self._check_fit_input(x, "x")
@@ -104,8 +162,10 @@ class GenerativeModel(keras.Model):
         return super().evaluate(x, y, **_with_bounded_progbar(kwargs))
 
     def valid_batch(self, x):
-        """In-graph check of a training batch: finite (and in [0, 1] if required)."""
-        return validation.assert_valid_batch(x, unit_interval=self.unit_interval)
+        """In-graph check of a training batch: finite and in `data_range` if set."""
+        return validation.assert_valid_batch(
+            x, self.expected_data_range(), "x", self._range_advice()
+        )
 
     def draw_noise(self, shape, distribution: str = "normal"):
         """Draws N(0, 1) or U[0, 1) noise of `shape` for this replica's examples.
