@@ -7,9 +7,10 @@ import subprocess
 import sys
 
 import matplotlib.image as mpimg
+import numpy as np
 import pytest
 
-from keras_genmodels import cli
+from keras_genmodels import cli, data
 from tests.test_case import subprocess_env
 
 RUN_FILES = {
@@ -25,10 +26,14 @@ TINY += ["--latent-dim", "2", "--iwae-samples", "5", "--verbose", "0"]
 
 
 def _run_cli(args, cwd):
-    """Runs `python -m keras_genmodels.cli ARGS` with this checkout importable."""
+    """Runs `python -m keras_genmodels ARGS` with this checkout importable.
+
+    TF_CPP_MIN_LOG_LEVEL is left unset, so the command's own quieting is tested.
+    """
     env = subprocess_env()
+    env.pop("TF_CPP_MIN_LOG_LEVEL")
     return subprocess.run(
-        [sys.executable, "-m", "keras_genmodels.cli", *args],
+        [sys.executable, "-m", "keras_genmodels", *args],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -52,7 +57,8 @@ def test_train_vae_writes_run_folder(run):
     for name in ("history.png", "samples.png", "reconstructions.png"):
         image = mpimg.imread(out / name)
         assert image.ndim == 3 and min(image.shape[:2]) > 20
-    summary = result.stdout.strip().splitlines()[-1]
+    assert result.stderr == ""  # no TensorFlow log lines, no warnings
+    (summary,) = result.stdout.splitlines()  # --verbose 0: the result line only
     assert summary.startswith("test negative ELBO: ")
     assert "IWAE log p(x) (K=5): " in summary and summary.endswith(f"wrote {out}")
 
@@ -118,10 +124,22 @@ def test_train_gan_writes_run_folder(tmp_path, options):
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["final"]) >= {"d_loss", "g_loss", "val_d_loss", "val_g_loss"}
     assert all(math.isfinite(v) for v in metrics["final"].values())
-    accuracy = metrics["discriminator_test_accuracy"]
-    assert 0 <= accuracy["real"] <= 1 and 0 <= accuracy["fake"] <= 1
     gan = keras.saving.load_model(out / "model.keras")
     conditional = "--conditional" in options
+    # The reported AUC is P(D(real) > D(fake)) over the test set and as many
+    # samples (seed + 1), recomputed here by brute force over all pairs.
+    arrays = data.load_arrays("digits")
+    x_test, y_test = arrays.x_test, arrays.y_test
+    labels = y_test if conditional else None
+    by_label = {"labels": y_test} if conditional else {}
+    fake = gan.generate(len(x_test), seed=1, **by_label)
+    real_scores = keras.ops.convert_to_numpy(gan.discriminate(x_test, labels))
+    fake_scores = keras.ops.convert_to_numpy(gan.discriminate(fake, labels))
+    pairs = real_scores.reshape(-1, 1) - fake_scores.reshape(1, -1)
+    expected = np.mean(pairs > 0) + 0.5 * np.mean(pairs == 0)
+    assert metrics["discriminator_test_auc"] == pytest.approx(expected, abs=1e-6)
+    assert f"D's ROC AUC, test real vs fake: {expected:.3f}" in result.stdout
+    assert result.stderr == ""
     assert type(gan) is (ConditionalGAN if conditional else GAN)
     if "--steps-per-execution" in options:
         assert gan.steps_per_execution == 4
@@ -133,7 +151,8 @@ def test_train_gan_writes_run_folder(tmp_path, options):
         assert gan.penalty_weights["gradient_penalty"] == 10.0  # the WGAN-GP default
         grid = mpimg.imread(out / "samples.png")
         assert grid.shape[0] > grid.shape[1] * 0.7  # ten rows of ten samples
-    assert "final d_loss: " in result.stdout.strip().splitlines()[-1]
+    (summary,) = result.stdout.splitlines()  # --verbose 0: the result line only
+    assert summary.startswith("final d_loss: ")
     exported = tmp_path / "saved_models" / "run" / "1" / "saved_model.pb"
     assert exported.exists() == ("--export" in options)
 
@@ -160,9 +179,16 @@ def test_train_on_two_replicas(tmp_path, monkeypatch, mirrored_strategy, capsys)
     out = tmp_path / "run"
     assert cli.main(["train", "vae", *TINY, "--output-dir", str(out)]) == 0
     assert json.loads((out / "metrics.json").read_text())["epochs"] == 1
+    capsys.readouterr()
     argv = ["train", "vae", *TINY, "--output-dir", str(tmp_path / "run2")]
-    assert cli.main([*argv, "--steps-per-execution", "4"]) == 2
-    assert "`steps_per_execution` must be 1 with 2 replicas" in capsys.readouterr().err
+    assert cli.main([*argv, "--steps-per-execution", "4"]) == 0
+    (summary,) = capsys.readouterr().out.splitlines()  # --verbose 0
+    assert summary.startswith("test negative ELBO: ")
+    import keras
+
+    with mirrored_strategy.scope():
+        vae = keras.saving.load_model(tmp_path / "run2" / "model.keras")
+    assert vae.steps_per_execution == 4
 
 
 def test_bad_dataset_exits_2_without_traceback(tmp_path):
@@ -193,9 +219,20 @@ def test_defaults_match_the_documented_ones():
         seed=0,
         verbose=1,
         dtype_policy="float32",
-        steps_per_execution=None,  # the model's: 8 on one replica, else 1
+        steps_per_execution=None,  # the model's: 8
     )
     assert {k: getattr(args, k) for k in expected} == expected
+
+
+def test_defaults_are_shown_in_help(capsys):
+    assert cli.main(["train", "gan", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Adam step size (default: 0.0002)" in text
+    assert "(default: none, samples come from the trained generator)" in text
+    assert cli.main(["train", "vae", "--help"]) == 0
+    assert "Adam step size (default: 0.001)" in " ".join(
+        capsys.readouterr().out.split()
+    )
 
 
 def test_help_lists_the_options(capsys):
@@ -234,6 +271,7 @@ def test_help_lists_the_options(capsys):
         (["train", "vae", "--binarize", "sometimes"], "--binarize"),
         (["train", "vae", "--likelihood", "poisson"], "--likelihood"),
         (["train", "vae", "--verbose", "3"], "--verbose"),
+        (["train", "vae", "--dataset", "x.npz"], "pass npz:x.npz"),
         (["train", "vae", "--no-such-option"], "unrecognized"),
     ],
 )
@@ -251,3 +289,38 @@ def test_non_empty_output_dir_is_refused(tmp_path, capsys):
     file_path = tmp_path / "keep.txt"
     assert cli.main(["train", "vae", "--output-dir", str(file_path)]) == 2
     assert "not a directory" in capsys.readouterr().err
+
+
+def test_discriminator_auc_is_right_where_a_threshold_at_zero_is_not():
+    # A least-squares D codes real as 1 and fake as 0: here it separates the two
+    # perfectly, yet every score is positive, so "fake if the score < 0" would
+    # call it 0% right on fakes. The AUC is threshold-free and says 1.
+    rng = np.random.default_rng(0)
+    real, fake = rng.uniform(0.6, 1.0, 300), rng.uniform(0.05, 0.55, 200)
+    assert np.mean(fake < 0) == 0.0
+    assert cli.common.roc_auc(real, fake) == 1.0
+    # Wasserstein-like unbounded scores: the AUC is invariant to any increasing
+    # map and equals the brute-force pair count, ties counted half.
+    real, fake = rng.normal(1.0, 1.0, 300), rng.normal(0.0, 1.0, 200)
+    real[:10] = fake[:10]
+    pairs = real[:, None] - fake[None, :]
+    expected = np.mean(pairs > 0) + 0.5 * np.mean(pairs == 0)
+    assert cli.common.roc_auc(real, fake) == pytest.approx(expected, abs=1e-12)
+    assert cli.common.roc_auc(np.exp(real), np.exp(fake)) == pytest.approx(expected)
+    assert cli.common.roc_auc(fake, real) == pytest.approx(1 - expected)
+
+
+def test_a_run_that_fails_in_fit_leaves_no_folder(tmp_path, monkeypatch, capsys):
+    from keras_genmodels import VAE
+
+    def broken_fit(*args, **kwargs):
+        raise ValueError("the data pipeline broke")
+
+    monkeypatch.setattr(VAE, "fit", broken_fit)
+    out = tmp_path / "runs" / "new"
+    assert cli.main(["train", "vae", *TINY, "--output-dir", str(out)]) == 2
+    assert "the data pipeline broke" in capsys.readouterr().err
+    assert not out.exists()
+    out.mkdir()  # a folder the user made is kept, even when the run fails
+    assert cli.main(["train", "vae", *TINY, "--output-dir", str(out)]) == 2
+    assert out.is_dir() and not any(out.iterdir())

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from keras_genmodels import __version__
-from keras_genmodels.cli import evaluate, export, train
+from keras_genmodels.cli import common, evaluate, export, train
 from keras_genmodels.cli.common import PROG, CLIError
 
 
@@ -65,6 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:  # --help, --version and usage errors
         return exit_.code if isinstance(exit_.code, int) else int(bool(exit_.code))
     try:
+        common.quiet_tensorflow()
         return args.handler(args)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)

@@ -51,7 +51,12 @@ def _add_common(parser, batch_size, epochs, learning_rate, latent_dim):
     training = parser.add_argument_group("training")
     add = training.add_argument
     add("--epochs", type=common.positive_int, default=epochs, help="passes over data")
-    add("--learning-rate", type=common.positive_float, default=learning_rate)
+    add(
+        "--learning-rate",
+        type=common.positive_float,
+        default=learning_rate,
+        help="Adam step size",
+    )
     add("--seed", type=common.non_negative_int, default=0, help="seeds everything")
     add(
         "--strategy",
@@ -84,8 +89,7 @@ def _add_common(parser, batch_size, epochs, learning_rate, latent_dim):
         type=common.positive_int,
         default=None,
         help="training steps per graph call (fewer Python round trips; callbacks "
-        "and the progress bar update every N steps). Default: 8 on one replica, "
-        "1 with several, which cannot run more",
+        "and the progress bar update every N steps). Default: the model's (8)",
     )
     add = parser.add_argument_group("output").add_argument
     add(
@@ -143,7 +147,8 @@ def _add_gan(models) -> None:
         "--ema",
         type=common.unit_interval_open,
         default=None,
-        help="decay of an EMA of the generator used for samples (e.g. 0.999)",
+        help="decay of an EMA of the generator used for samples, e.g. 0.999 "
+        "(default: none, samples come from the trained generator)",
     )
     p.set_defaults(handler=_train_gan)
 
@@ -161,6 +166,7 @@ def _start(args) -> tuple[pathlib.Path, Any, Any, Any, Any]:
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = pathlib.Path(args.output_dir or f"runs/{args.model}-{stamp}")
     common.check_output_dir(out)
+    common.check_dataset_name(args.dataset)
     import keras
 
     from keras_genmodels.data import load_dataset
@@ -203,31 +209,32 @@ def _fit(model, args, out, train_ds, test_ds):
             keras.callbacks.BackupAndRestore(args.backup_dir, double_checkpoint=True)
         )
     chief = is_chief(model.distribute_strategy)
-    if chief:
-        out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    try:
-        history = model.fit(  # the train pipeline reshuffles itself every epoch
-            train_ds,
-            validation_data=test_ds,
-            epochs=args.epochs,
-            shuffle=False,
-            callbacks=callbacks,
-            verbose=args.verbose,
-        )
-    except NonFiniteLossError as error:
-        raise common.CLIError(str(error)) from error
-    seconds = time.perf_counter() - started
-    if not chief:
-        return None, seconds
-    atomic_write(out / "model.keras", lambda tmp: model.save(tmp))
+    with common.run_folder(out if chief else None):
+        try:
+            history = model.fit(  # the train pipeline reshuffles itself every epoch
+                train_ds,
+                validation_data=test_ds,
+                epochs=args.epochs,
+                shuffle=False,
+                callbacks=callbacks,
+                verbose=args.verbose,
+            )
+        except NonFiniteLossError as error:
+            raise common.CLIError(str(error)) from error
+        seconds = time.perf_counter() - started
+        if not chief:
+            return None, seconds
+        atomic_write(out / "model.keras", lambda tmp: model.save(tmp))
     common.write_json(out / "history.json", history.history)
     plots.save_history(history.history, out / "history.png")
     if args.export:
         from keras_genmodels.export import export_saved_model
 
         path = export_saved_model(model, pathlib.Path("saved_models") / out.name)
-        print(f"exported SavedModel: {path}")
+        args.exported_to = str(path)  # recorded in metrics.json
+        if args.verbose:
+            print(f"exported SavedModel: {path}")
     return history.history, seconds
 
 
@@ -235,12 +242,15 @@ def _metrics(args, out, history, train_seconds, started, **values) -> dict:
     import keras
     import tensorflow as tf
 
-    arguments = {k: v for k, v in vars(args).items() if k != "handler"}
+    arguments = {
+        k: v for k, v in vars(args).items() if k not in ("handler", "exported_to")
+    }
     arguments["output_dir"] = str(out)
     return {
         "model": args.model,
         "dataset": args.dataset,
         **values,
+        **({"exported_to": args.exported_to} if "exported_to" in vars(args) else {}),
         "epochs": len(history["loss" if "loss" in history else "d_loss"]),
         "train_seconds": train_seconds,
         "wall_time_seconds": time.perf_counter() - started,
@@ -281,14 +291,16 @@ def _train_vae(args: argparse.Namespace) -> int:
         return 0
 
     samples = keras.ops.convert_to_numpy(vae.sample(64, seed=args.seed))
-    title = f"VAE samples ({args.dataset}, {len(history['loss'])} epochs)"
+    title = f"VAE samples ({args.dataset}, {common.epochs(len(history['loss']))})"
     plots.save_image_grid(samples, out / "samples.png", ncols=8, title=title)
     x_test, _ = common.dataset_arrays(test_ds)
     shown = x_test[:16]
     reconstructions = keras.ops.convert_to_numpy(vae.reconstruct(shown))
     plots.save_reconstructions(shown, reconstructions, out / "reconstructions.png")
 
+    common.step("test set: negative ELBO", args.verbose)
     test = vae.evaluate(test_ds, return_dict=True, verbose=args.verbose)
+    common.step(f"test set: IWAE log p(x) with K={args.iwae_samples}", args.verbose)
     log_px = np.asarray(
         vae.log_likelihood(
             x_test,
@@ -328,9 +340,8 @@ def _train_gan(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     out, train_ds, test_ds, shape, strategy = _start(args)
     import keras
-    import numpy as np
 
-    from keras_genmodels import GAN, ConditionalGAN, plots
+    from keras_genmodels import GAN, ConditionalGAN
 
     x_test, y_test = common.dataset_arrays(test_ds)
     options = dict(
@@ -365,26 +376,9 @@ def _train_gan(args: argparse.Namespace) -> int:
     if history is None:
         return 0
 
-    epochs = len(history["d_loss"])
-    if args.conditional:
-        columns = 10
-        rows = np.repeat(np.arange(gan.num_classes), columns)
-        samples = gan.generate(len(rows), seed=args.seed, labels=rows)
-        title = f"one row per class ({args.dataset}, {epochs} epochs)"
-    else:
-        columns = 8
-        samples = gan.generate(64, seed=args.seed)
-        title = f"GAN samples ({args.dataset}, {epochs} epochs)"
-    samples = keras.ops.convert_to_numpy(samples)
-    plots.save_image_grid(samples, out / "samples.png", ncols=columns, title=title)
-
-    labels = y_test if args.conditional else None
-    by_label = {"labels": labels} if args.conditional else {}
-    fake = gan.generate(len(x_test), seed=args.seed + 1, **by_label)
-    real_logits = keras.ops.convert_to_numpy(gan.discriminate(x_test, labels))
-    fake_logits = keras.ops.convert_to_numpy(gan.discriminate(fake, labels))
-    real_accuracy = float(np.mean(real_logits > 0))
-    fake_accuracy = float(np.mean(fake_logits < 0))
+    _gan_pictures(gan, args, out, epochs=len(history["d_loss"]))
+    common.step("discriminator scores of test images and fresh samples", args.verbose)
+    auc = _discriminator_auc(gan, args, x_test, y_test)
     final = {k: v[-1] for k, v in history.items()}
     metrics = _metrics(
         args,
@@ -393,13 +387,59 @@ def _train_gan(args: argparse.Namespace) -> int:
         train_seconds,
         started,
         final=final,
-        discriminator_test_accuracy={"real": real_accuracy, "fake": fake_accuracy},
+        discriminator_test_auc=auc,
         num_test_examples=int(len(x_test)),
     )
     common.write_json(out / "metrics.json", metrics)  # last: marks a complete run
     print(
         f"final d_loss: {final['d_loss']:.3f} | g_loss: {final['g_loss']:.3f} | "
-        f"D accuracy on test real/fake: {real_accuracy:.2f}/{fake_accuracy:.2f} | "
+        f"D's ROC AUC, test real vs fake: {auc:.3f} | "
         f"wrote {out}"
     )
     return 0
+
+
+def _gan_pictures(gan, args, out: pathlib.Path, epochs: int) -> None:
+    """samples.png: a square grid, or one labelled row per class (conditional)."""
+    import keras
+    import numpy as np
+
+    from keras_genmodels import plots
+
+    when = f"{args.dataset}, {common.epochs(epochs)}"
+    if args.conditional:
+        columns = 10
+        rows = np.repeat(np.arange(gan.num_classes), columns)
+        samples = gan.generate(len(rows), seed=args.seed, labels=rows)
+        title = f"one row per class ({when})"
+        row_labels = [f"class {c}" for c in range(gan.num_classes)]
+    else:
+        columns, row_labels = 8, None
+        samples = gan.generate(64, seed=args.seed)
+        title = f"GAN samples ({when})"
+    plots.save_image_grid(
+        keras.ops.convert_to_numpy(samples),
+        out / "samples.png",
+        ncols=columns,
+        title=title,
+        row_labels=row_labels,
+    )
+
+
+def _discriminator_auc(gan, args, x_test, y_test) -> float:
+    """ROC AUC of D's scores, test images (positive) vs as many fresh samples.
+
+    Every loss scores real data higher than fakes, but on its own scale (a logit
+    for the cross-entropy losses, a 0/1 target for least squares, an unbounded
+    critic for wasserstein and hinge), so a fixed threshold is meaningless; the
+    AUC, P(score(real) > score(fake)), needs none: 0.5 when D cannot tell them
+    apart, 1 when it separates them completely.
+    """
+    import keras
+
+    labels = y_test if args.conditional else None
+    by_label = {"labels": labels} if args.conditional else {}
+    fake = gan.generate(len(x_test), seed=args.seed + 1, **by_label)
+    real_scores = keras.ops.convert_to_numpy(gan.discriminate(x_test, labels))
+    fake_scores = keras.ops.convert_to_numpy(gan.discriminate(fake, labels))
+    return common.roc_auc(real_scores, fake_scores)
