@@ -267,7 +267,10 @@ class VQVAE(GenerativeModel):
         else:
             x = self.check_examples(x)
             batches = (x[i : i + batch_size] for i in range(0, len(x), batch_size))
-        encode = tf.function(lambda b: self.quantizer.nearest(self.encoder(b)))
+        encode = tf.function(
+            lambda b: self.quantizer.nearest(self.encoder(b)),
+            input_signature=[tf.TensorSpec([None, *self.data_shape], tf.float32)],
+        )
         return np.concatenate([encode(tf.cast(b, tf.float32)).numpy() for b in batches])
 
     def fit_prior(self, x, validation_data=None, optimizer=None, **kwargs):
