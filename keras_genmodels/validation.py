@@ -137,13 +137,11 @@ def assert_valid_batch(x, value_range, argument: str = "x", advice: str = ""):
         advice: str. How else to fix out-of-range data.
     """
     value_range = _as_range(value_range)
-    checks = []
     if x.dtype.is_floating:
-        checks.append(
-            tf.debugging.assert_all_finite(
-                x, f"`{argument}` contains NaN or infinite values."
-            ).op
+        x = tf.debugging.assert_all_finite(
+            x, f"`{argument}` contains NaN or infinite values."
         )
+    checks = []
     if value_range is not None:
         low, high = value_range
         message = (
