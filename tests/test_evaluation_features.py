@@ -1,10 +1,12 @@
 """Tests for the cached feature classifier and local-weights InceptionV3 features."""
 
 import json
+import random
 
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from keras_genmodels.data import load_arrays
 from keras_genmodels.evaluation import features as features_module
@@ -143,3 +145,26 @@ def test_inception_features_from_a_local_file(tmp_path):
     resized = keras.ops.image.resize(np.repeat(images, 3, axis=-1), (299, 299))
     expected = keras.ops.convert_to_numpy(model(resized * 2.0 - 1.0))
     np.testing.assert_allclose(feats, expected, rtol=1e-4, atol=1e-5)
+
+
+def _global_draws():
+    return (
+        random.random(),
+        float(np.random.rand()),  # noqa: NPY002 (the global state is the point)
+        float(tf.random.uniform(())),
+        float(keras.random.uniform(())),
+    )
+
+
+def test_training_keeps_the_global_random_state_and_is_reproducible(tmp_path):
+    keras.utils.set_random_seed(123)
+    expected = _global_draws()
+    keras.utils.set_random_seed(123)
+    first = train_classifier("digits", epochs=1, path=tmp_path / "a.keras")
+    assert _global_draws() == expected
+    keras.utils.set_random_seed(7)  # another global state, the same classifier
+    second = train_classifier("digits", epochs=1, path=tmp_path / "b.keras")
+    for a, b in zip(first.get_weights(), second.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    other = train_classifier("digits", epochs=1, seed=1, path=tmp_path / "c.keras")
+    assert not np.allclose(first.get_weights()[0], other.get_weights()[0])
