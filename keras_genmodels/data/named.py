@@ -1,4 +1,4 @@
-"""Named image datasets as numpy arrays and tf.data pipelines, scaled to [0, 1]."""
+"""Named in-memory datasets (mnist5k, digits, Keras downloads, npz) as arrays."""
 
 from __future__ import annotations
 
@@ -6,10 +6,19 @@ import os
 from typing import NamedTuple
 
 import numpy as np
-import tensorflow as tf
 
-DATASETS = ("mnist5k", "digits", "mnist", "fashion_mnist", "cifar10", "npz:PATH")
-BINARIZE_MODES = (None, "static", "dynamic")
+from keras_genmodels.data import pipeline
+
+DATASETS = (
+    "mnist5k",
+    "digits",
+    "mnist",
+    "fashion_mnist",
+    "cifar10",
+    "npz:PATH",
+    "folder:PATH",
+    "tfrecord:GLOB",
+)
 
 _OFFLINE = ("mnist5k", "digits", "npz:PATH")
 _KERAS_DATASETS = ("mnist", "fashion_mnist", "cifar10")
@@ -136,18 +145,6 @@ def _binarize(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return (rng.uniform(size=x.shape) < x).astype(np.float32)
 
 
-def _check_positive_int(arg: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value <= 0:
-        raise ValueError(f"{arg} must be a positive integer, got {value!r}.")
-
-
-def _check_binarize(binarize: str | None) -> None:
-    if binarize not in BINARIZE_MODES:
-        raise ValueError(
-            f"Invalid binarize={binarize!r}. Valid values: None, 'static', 'dynamic'."
-        )
-
-
 def load_arrays(
     name: str = "mnist5k", binarize: str | None = None, seed: int = 0
 ) -> DataArrays:
@@ -186,7 +183,7 @@ def load_arrays(
     >>> data.x_train.shape[1:], sorted(set(data.x_test.ravel().tolist()))
     ((8, 8, 1), [0.0, 1.0])
     """
-    _check_binarize(binarize)
+    pipeline.check_binarize(binarize)
     if name == "mnist5k":
         data = _load_mnist5k()
     elif name == "digits":
@@ -198,7 +195,7 @@ def load_arrays(
     else:
         raise ValueError(
             f"Unknown dataset name {name!r}. Valid names: "
-            f"{', '.join(DATASETS[:-1])}, or npz:PATH."
+            f"{', '.join(DATASETS[:5])}, npz:PATH, folder:PATH or tfrecord:GLOB."
         )
     for split, x in (("train", data.x_train), ("test", data.x_test)):
         if len(x) == 0:
@@ -208,72 +205,3 @@ def load_arrays(
         x_train = _binarize(data.x_train, rng) if binarize == "static" else data.x_train
         data = data._replace(x_train=x_train, x_test=_binarize(data.x_test, rng))
     return data
-
-
-def load_dataset(
-    name: str = "mnist5k",
-    batch_size: int = 128,
-    binarize: str | None = None,
-    seed: int = 0,
-    shuffle_buffer: int | None = None,
-) -> tuple[tf.data.Dataset, tf.data.Dataset]:
-    """Builds batched train and test `tf.data` pipelines for a named dataset.
-
-    The train pipeline reshuffles every epoch (deterministically given `seed`); with
-    `binarize="dynamic"` it also draws a fresh Bernoulli sample of every pixel each
-    epoch. The test pipeline keeps a fixed order. Elements are `(x, y)` tuples when
-    the dataset has labels, else `x` alone.
-
-    Args:
-        name: str. Dataset name, see `load_arrays`. Defaults to "mnist5k".
-        batch_size: int. Examples per batch (the last batch may be smaller).
-            Defaults to 128.
-        binarize: str or None. None, "static" or "dynamic", see `load_arrays`.
-            Defaults to None.
-        seed: int. Seed of the shuffling and binarisation noise. Defaults to 0.
-        shuffle_buffer: int or None. Shuffle buffer size; None shuffles the whole
-            train split. Defaults to None.
-
-    Returns:
-        A `(train_ds, test_ds)` tuple of `tf.data.Dataset`.
-
-    Raises:
-        ValueError: for a non-positive `batch_size` or `shuffle_buffer`, and
-            everything `load_arrays` raises.
-
-    Example:
-
-    >>> train_ds, test_ds = load_dataset("digits", batch_size=32)
-    >>> x, y = next(iter(train_ds))
-    >>> tuple(x.shape), tuple(y.shape)
-    ((32, 8, 8, 1), (32,))
-    """
-    _check_positive_int("batch_size", batch_size)
-    if shuffle_buffer is not None:
-        _check_positive_int("shuffle_buffer", shuffle_buffer)
-    data = load_arrays(name, binarize=binarize, seed=seed)
-
-    def pipeline(x: np.ndarray, y: np.ndarray | None) -> tf.data.Dataset:
-        return tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
-
-    train_ds = pipeline(data.x_train, data.y_train).shuffle(
-        shuffle_buffer or len(data.x_train), seed=seed, reshuffle_each_iteration=True
-    )
-    train_ds = train_ds.batch(batch_size)
-    if binarize == "dynamic":
-        # A fresh stateless seed per batch from a stream that changes every epoch.
-        noise_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
-        labelled = data.y_train is not None
-
-        def resample(element, noise_seed):
-            x = element[0] if labelled else element
-            key = tf.stack([tf.cast(seed, tf.int64), noise_seed])
-            u = tf.random.stateless_uniform(tf.shape(x), seed=key, dtype=x.dtype)
-            x = tf.cast(u < x, x.dtype)
-            return (x, element[1]) if labelled else x
-
-        train_ds = tf.data.Dataset.zip(train_ds, noise_seeds).map(
-            resample, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
-        )
-    test_ds = pipeline(data.x_test, data.y_test).batch(batch_size)
-    return train_ds.prefetch(tf.data.AUTOTUNE), test_ds.prefetch(tf.data.AUTOTUNE)
