@@ -82,6 +82,13 @@ def test_round_trips_and_bad_codes(tmp_path):
     prior.compile()
     with pytest.raises(ValueError, match="`x` must hold integer.*float"):
         prior.fit(codes.astype("float32"), verbose=0)
+    floats = tf.data.Dataset.from_tensor_slices(codes.astype("float32")).batch(2)
+    with pytest.raises(ValueError, match="`x` must yield integer code grids.*float32"):
+        prior.fit(floats, verbose=0)
+    history = prior.fit(
+        tf.data.Dataset.from_tensor_slices(codes).batch(2), epochs=2, verbose=0
+    )
+    assert np.isfinite(history.history["bits_per_code"]).all()
     with pytest.raises(ValueError, match=r"`codes` has values in \[1, 5\].*\[0, 5\)"):
         prior.bits_per_code(codes + 1)
     with pytest.raises(

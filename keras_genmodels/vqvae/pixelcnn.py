@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from keras_genmodels import validation
 from keras_genmodels.base import GenerativeModel
 
 # Integer seeds are reduced as Keras reduces `seed=int`.
@@ -197,6 +198,18 @@ class PixelCNNPrior(GenerativeModel):
     # ---- training ----------------------------------------------------------------
     def check_examples(self, x, argument: str = "x"):
         return check_codes(x, self.num_embeddings, self.grid_shape, argument)
+
+    def _check_fit_input(self, x, argument):
+        if not isinstance(x, tf.data.Dataset):
+            return super()._check_fit_input(x, argument)
+        validation.check_dataset(x, self.data_shape, argument)
+        spec = x.element_spec
+        spec = spec[0] if isinstance(spec, (tuple, list)) else spec
+        if not spec.dtype.is_integer:
+            raise ValueError(
+                f"`{argument}` must yield integer code grids; got {spec.dtype.name} "
+                "batches."
+            )
 
     def _unpack(self, data):
         codes = tf.cast(data[0] if isinstance(data, (tuple, list)) else data, tf.int32)
