@@ -72,3 +72,22 @@ def test_bad_codes_and_models_are_refused(exported):
         )
     with pytest.raises(TypeError, match="must be a keras_genmodels VQVAE.*Dense"):
         vqvae_endpoints(keras.layers.Dense(2))
+
+
+def test_the_package_export_finds_the_family(exported, tmp_path):
+    import json
+
+    from keras_genmodels.export import METADATA_FILE, export_saved_model
+    from keras_genmodels.registry import family_of
+
+    model, _ = exported
+    assert family_of(model).name == "vqvae"
+    path = export_saved_model(model, tmp_path / "vqvae")
+    metadata = json.loads((path / METADATA_FILE).read_text())
+    assert metadata["family"] == "vqvae" and metadata["grid_shape"] == [2, 2]
+    assert metadata["num_embeddings"] == 8
+    decode = tf.saved_model.load(str(path)).signatures["decode"]
+    codes = model.encode(X)
+    np.testing.assert_allclose(
+        decode(codes=codes)["images"], model.decode(codes.numpy()), atol=1e-5
+    )

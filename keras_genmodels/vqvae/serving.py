@@ -101,3 +101,12 @@ def vqvae_endpoints(model: VQVAE) -> dict[str, Endpoint]:
         "decode": (decode, [codes_spec]),
         "sample": (sample, samples),
     }
+
+
+def export_metadata(model: VQVAE) -> dict:
+    """The VQ-VAE's fields of an export's metadata: codebook and code grid."""
+    return {
+        "num_embeddings": int(model.num_embeddings),
+        "embedding_dim": int(model.embedding_dim),
+        "grid_shape": [int(d) for d in model.grid_shape],
+    }
