@@ -195,13 +195,14 @@ def load_dataset(
                 )
         data = _load_named(name, binarize=binarize, seed=seed)
         y = data.y_train
+        y_max = -1 if data.y_test is None or not len(data.y_test) else data.y_test.max()
         info = DatasetInfo(
             name=name,
             image_shape=tuple(int(s) for s in data.x_train.shape[1:]),
             num_train=len(data.x_train),
             num_test=len(data.x_test),
             labelled=y is not None,
-            num_classes=None if y is None else int(max(y.max(), *data.y_test)) + 1,
+            num_classes=None if y is None else int(max(y.max(), y_max)) + 1,
         )
         return Datasets(_named(data, True, **build), _named(data, False, **build), info)
     image_size = pipeline.check_image_size(image_size)
