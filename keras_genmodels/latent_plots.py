@@ -15,9 +15,12 @@ from keras_genmodels import plots
 def save_latent_scatter(
     z: Any, labels: Any, path: str | os.PathLike, title: str | None = None
 ) -> pathlib.Path:
-    """Writes a PNG scatter of 2-D latent codes, coloured by class.
+    """Writes a PNG scatter of latent codes, coloured by class.
 
-    Codes with more than two dimensions are shown on their first two.
+    Two-dimensional codes are plotted as they are. Codes with more dimensions
+    are projected on their first two principal components (PCA of the centred
+    codes, by SVD); the axis labels say so and give each component's share of
+    the variance.
 
     Args:
         z: array-like of shape (N, D), D >= 2. Latent codes, e.g. posterior means.
@@ -44,10 +47,74 @@ def save_latent_scatter(
             f"`labels` must hold one label per code ({len(z)}); got shape "
             f"{labels.shape}."
         )
-    fig = Figure(figsize=(5.5, 5))
+    xy, (xlabel, ylabel) = _project_2d(z)
+    fig = Figure(figsize=(5.5, 5), layout="constrained")
     ax = fig.add_subplot()
-    points = ax.scatter(z[:, 0], z[:, 1], c=labels, cmap="tab10", s=6)
+    points = ax.scatter(xy[:, 0], xy[:, 1], c=labels, cmap="tab10", s=6)
     fig.colorbar(points, ax=ax, label="class")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    return plots._atomic_savefig(fig, path)
+
+
+def _project_2d(z: np.ndarray) -> tuple[np.ndarray, tuple[str, str]]:
+    """`z` itself when 2-D, else its first two principal components; axis labels."""
+    if z.shape[1] == 2:
+        return z, ("z[0]", "z[1]")
+    centred = z - z.mean(axis=0)
+    _, singular, vt = np.linalg.svd(centred, full_matrices=False)
+    share = singular**2 / max(float(np.sum(singular**2)), 1e-300)
+    labels = tuple(
+        f"PC {i + 1} of the {z.shape[1]}-D codes ({100 * share[i]:.0f}% of variance)"
+        for i in range(2)
+    )
+    return centred @ vt[:2].T, labels
+
+
+def save_latent_manifold(
+    vae,
+    path: str | os.PathLike,
+    grid_size: int = 15,
+    span: float = 2.0,
+    title: str | None = "decoded grid of the 2-D latent space",
+) -> pathlib.Path:
+    """Writes `latent_manifold(vae, grid_size, span)` as a PNG with z axes.
+
+    Args:
+        vae: VAE. A model with `latent_dim == 2`.
+        path: str or path-like. Destination PNG file.
+        grid_size: int. Codes per axis. Defaults to 15.
+        span: float. Half-width of the grid, in prior standard deviations.
+            Defaults to 2.0.
+        title: str or None. Title of the plot. Defaults to "decoded grid of the
+            2-D latent space".
+
+    Returns:
+        The `pathlib.Path` written.
+
+    Example:
+
+    >>> from keras_genmodels import VAE
+    >>> vae = VAE(input_shape=(8, 8, 1), latent_dim=2)
+    >>> save_latent_manifold(vae, "/tmp/kg/manifold.png", grid_size=3).name
+    'manifold.png'
+    """
+    grid = plots.image_grid(latent_manifold(vae, grid_size, span), ncols=grid_size)
+    grid = np.clip(grid, 0.0, 1.0)
+    edge = span * grid_size / (grid_size - 1)  # tile centres sit on the codes
+    fig = Figure(figsize=(6.5, 6.5), layout="constrained")
+    ax = fig.add_subplot()
+    image = grid[..., 0] if grid.shape[-1] == 1 else grid
+    ax.imshow(
+        image,
+        cmap="gray",
+        vmin=0.0,
+        vmax=1.0,
+        interpolation="nearest",
+        extent=(-edge, edge, -edge, edge),
+    )
     ax.set_xlabel("z[0]")
     ax.set_ylabel("z[1]")
     if title:

@@ -117,17 +117,34 @@ def _show(ax: Any, grid: np.ndarray, title: str | None = None) -> None:
         ax.set_title(title)
 
 
-def _figure_for(grids: Sequence[np.ndarray], titled: bool) -> Figure:
+def _figure_for(
+    grids: Sequence[np.ndarray], titled: bool, label_inches: float = 0.0
+) -> Figure:
     """A figure sized so the widest grid is shown at >= _MIN_GRID_PIXELS pixels."""
     width = max(g.shape[1] for g in grids)
     height = sum(g.shape[0] for g in grids)
     scale = max(1, math.ceil(_MIN_GRID_PIXELS / width))
     title_inches = 0.35 * len(grids) if titled else 0.0
     return Figure(
-        figsize=(width * scale / _DPI, height * scale / _DPI + title_inches),
+        figsize=(
+            width * scale / _DPI + label_inches,
+            height * scale / _DPI + title_inches,
+        ),
         dpi=_DPI,
-        layout="constrained" if titled else None,
+        layout="constrained" if titled or label_inches else None,
     )
+
+
+def _label_rows(ax: Any, grid: np.ndarray, row_labels: Sequence[str]) -> None:
+    """Writes one label left of each row of tiles of `grid`."""
+    rows = len(row_labels)
+    tile = (grid.shape[0] - 1) / rows  # tile height plus one padding pixel
+    ax.set_axis_on()
+    ax.set_yticks([0.5 + tile * (i + 0.5) for i in range(rows)], list(row_labels))
+    ax.set_xticks([])
+    ax.tick_params(axis="y", length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
 
 
 def save_image_grid(
@@ -135,6 +152,7 @@ def save_image_grid(
     path: str | os.PathLike,
     ncols: int | None = None,
     title: str | None = None,
+    row_labels: Sequence[str] | None = None,
 ) -> pathlib.Path:
     """Writes a batch of images as one PNG grid (atomically, creating parent dirs).
 
@@ -144,6 +162,9 @@ def save_image_grid(
         path: str or path-like. Destination PNG file.
         ncols: int or None. Tiles per row; None uses ceil(sqrt(N)). Defaults to None.
         title: str or None. Title above the grid. Defaults to None.
+        row_labels: list of str or None. One label per row of tiles, written
+            left of the row (e.g. the class of a conditional model's row).
+            Defaults to None.
 
     Returns:
         The `pathlib.Path` written.
@@ -152,14 +173,71 @@ def save_image_grid(
 
     >>> save_image_grid(np.random.rand(16, 8, 8, 1), "/tmp/kg/grid.png").name
     'grid.png'
+    >>> save_image_grid(np.random.rand(6, 8, 8, 1), "/tmp/kg/rows.png", ncols=3,
+    ...                 row_labels=["class 0", "class 1"]).name
+    'rows.png'
     """
     grid = image_grid(images, ncols=ncols)
-    fig = _figure_for([grid], titled=bool(title))
-    if title:
-        _show(fig.add_subplot(), grid, title)
+    if row_labels is not None:
+        rows = math.ceil(len(_as_images(images)) / _columns(images, ncols))
+        if len(row_labels) != rows:
+            raise ValueError(
+                f"row_labels has {len(row_labels)} labels for a grid of {rows} rows."
+            )
+    label_inches = 0.12 * max(map(len, row_labels)) + 0.2 if row_labels else 0.0
+    fig = _figure_for([grid], titled=bool(title), label_inches=label_inches)
+    if title or row_labels:
+        ax = fig.add_subplot()
+        _show(ax, grid, title)
+        if row_labels:
+            _label_rows(ax, grid, row_labels)
     else:
         _show(fig.add_axes((0.0, 0.0, 1.0, 1.0)), grid)
     return _atomic_savefig(fig, path)
+
+
+def _columns(images: Any, ncols: int | None) -> int:
+    """The number of columns `image_grid` uses for `images`."""
+    return ncols or math.ceil(math.sqrt(len(_as_images(images))))
+
+
+def arrange_by_label(
+    images: Any, labels: Any, pad_value: float = 1.0
+) -> tuple[np.ndarray, int, list[int]]:
+    """Orders images into one row per label, padding short rows with blank tiles.
+
+    Args:
+        images: array-like (N, H, W, C) or (N, D), see `image_grid`.
+        labels: array-like of N integers, the class of each image.
+        pad_value: float. Value of the blank tiles. Defaults to 1.0 (white).
+
+    Returns:
+        `(tiles, ncols, classes)`: the tiles row by row (for
+        `image_grid(tiles, ncols)`), the tiles per row (the largest class count)
+        and the class of each row, in increasing order.
+
+    Example:
+
+    >>> tiles, ncols, classes = arrange_by_label(np.zeros((5, 2, 2, 1)),
+    ...                                          [1, 0, 1, 0, 1])
+    >>> tiles.shape, ncols, classes
+    ((6, 2, 2, 1), 3, [0, 1])
+    """
+    x = _as_images(images)
+    labels = np.asarray(labels).ravel()
+    if labels.shape != (len(x),):
+        raise ValueError(
+            f"labels must hold one label per image ({len(x)}); got shape "
+            f"{labels.shape}."
+        )
+    classes = sorted(int(c) for c in np.unique(labels))
+    ncols = max(int(np.sum(labels == c)) for c in classes)
+    blank = np.full(x.shape[1:], pad_value, dtype=x.dtype)
+    rows = []
+    for c in classes:
+        members = list(x[labels == c])
+        rows.extend(members + [blank] * (ncols - len(members)))
+    return np.stack(rows), ncols, classes
 
 
 def save_reconstructions(

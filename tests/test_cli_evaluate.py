@@ -110,14 +110,36 @@ def test_evaluate_conditional_gan_reuses_the_cache(vae_run, gan_run, home):
 
 def test_errors_exit_2_without_traceback(tmp_path, capsys):
     assert cli.main(["evaluate", str(tmp_path / "nope")]) == 2
-    assert "is not a folder" in capsys.readouterr().err
+    assert "does not exist" in capsys.readouterr().err
     assert cli.main(["evaluate", str(tmp_path)]) == 2
-    assert "model.keras" in capsys.readouterr().err
+    assert "a folder holding model.keras, or a .keras file" in capsys.readouterr().err
     (tmp_path / "model.keras").write_text("")
     (tmp_path / "metrics.json").write_text("{}")
     assert cli.main(["evaluate", str(tmp_path)]) == 2
-    assert 'no "dataset" entry' in capsys.readouterr().err
+    assert "pass --dataset NAME" in capsys.readouterr().err
+    assert cli.main(["evaluate", str(tmp_path / "model.keras")]) == 2
+    assert "pass --dataset NAME" in capsys.readouterr().err
+    assert cli.main(["evaluate", str(tmp_path), "--dataset", "mine.npz"]) == 2
+    assert "pass npz:mine.npz" in capsys.readouterr().err
+    (tmp_path / "notes.txt").write_text("")
+    assert cli.main(["evaluate", str(tmp_path / "notes.txt")]) == 2
+    assert "not a .keras model" in capsys.readouterr().err
     assert cli.main(["evaluate", str(tmp_path), "--num-samples", "0"]) == 2
+
+
+def test_evaluate_a_bare_keras_file(vae_run, home, tmp_path):
+    """A .keras file outside a run folder (e.g. an example's output), --dataset."""
+    _, out = vae_run
+    model = tmp_path / "example" / "my_vae.keras"
+    model.parent.mkdir()
+    model.write_bytes((out / "model.keras").read_bytes())
+    result = _evaluate(model, home, "--dataset", "digits")
+    assert result.returncode == 0, result.stderr[-3000:]
+    evaluation = json.loads((model.parent / "evaluation.json").read_text())
+    assert evaluation["dataset"] == "digits" and evaluation["model"] == "VAE"
+    # 80 samples: KID subsets of 40 differ from one another, so the spread is real
+    assert evaluation["samples"]["kid_std"] > 0
+    assert "samples.png" in evaluation["images_written"]
 
 
 def test_help_lists_the_options(capsys):

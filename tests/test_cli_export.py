@@ -139,14 +139,31 @@ def test_sample_draws_what_the_model_draws(work, tmp_path):
         ),
         (["export", "tiny_vae.keras", "--format", "tflite"], "invalid choice"),
         (["export", "tiny_vae.keras", "--version", "0"], "--version"),
-        (["export", "tiny_vae.keras", "--version", "1"], "exists; pass --overwrite"),
-        (["export", "tiny_vae.keras", "--format", "onnx"], "exists; pass --overwrite"),
+        (
+            ["export", "tiny_vae.keras", "--version", "1"],
+            "exists; pass --overwrite to replace it, or choose another --version",
+        ),
+        (
+            ["export", "tiny_vae.keras", "--format", "onnx"],
+            "exists; pass --overwrite to replace it, or choose another --base-dir",
+        ),
         (
             ["export", "tiny_vae.keras", "--format", "onnx", "--endpoint", "encode"],
             "Valid values: decode",
         ),
         (["export", "dense.keras"], "cannot export 'dense.keras': `model` must be"),
-        (["sample", "runs"], "neither a SavedModel folder nor a base folder"),
+        (["sample", "runs"], "neither a SavedModel folder (with saved_model.pb)"),
+        (
+            ["sample", "runs/cgan-run"],
+            "is a run folder, not an export: run `keras-genmodels export "
+            "runs/cgan-run` first, then `keras-genmodels sample saved_models/cgan-run`",
+        ),
+        (["sample", "tiny_vae.keras"], "is a .keras file, not an export"),
+        (["sample", "saved_models/nope"], "'saved_models/nope' does not exist"),
+        (
+            ["sample", "saved_models/tiny_vae", "--out", "v.png"],
+            "--out 'v.png' exists; pass --overwrite",
+        ),
         (["sample", "saved_models/tiny_vae", "--labels", "1"], "conditional GAN"),
         (["sample", "served/cgan", "--labels", "3"], "must lie in [0, 3); got 3"),
         (["sample", "plain"], "has no 'sample' signature"),
@@ -176,3 +193,38 @@ def test_help_describes_both_commands(capsys):
     out = capsys.readouterr().out
     for option in ("--num", "--seed", "--out", "--labels", "(default: 64)"):
         assert option in out
+
+
+def test_the_advice_of_an_export_error_is_accepted(work, capsys, monkeypatch):
+    folder, *_ = work
+    monkeypatch.chdir(folder)
+    onnx = ["export", "tiny_vae.keras", "--format", "onnx"]
+    assert cli.main(onnx) == 2
+    assert "choose another --base-dir" in capsys.readouterr().err
+    assert cli.main([*onnx, "--base-dir", "elsewhere"]) == 0
+    assert (folder / "elsewhere" / "decode.onnx").is_file()
+    assert cli.main(["export", "tiny_vae.keras", "--version", "1"]) == 2
+    assert "choose another --version" in capsys.readouterr().err
+    assert cli.main(["export", "tiny_vae.keras", "--version", "7"]) == 0
+    assert (folder / "saved_models" / "tiny_vae" / "7" / "saved_model.pb").is_file()
+
+
+def test_sample_of_a_conditional_model_has_one_labelled_row_per_class(
+    work, capsys, monkeypatch, tmp_path
+):
+    folder, _, gan, _ = work
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["sample", str(folder / "served/cgan"), "--num", "20"]) == 0
+    assert "wrote grid.png (20 samples" in capsys.readouterr().out
+    labels = np.resize(np.arange(3), 20)  # 0, 1, 2, 0, ...: 7, 7 and 6 per class
+    tiles, ncols, classes = plots.arrange_by_label(
+        gan.generate(20, seed=0, labels=labels), labels
+    )
+    assert (ncols, classes) == (7, [0, 1, 2])
+    png = mpimg.imread(tmp_path / "grid.png")
+    plain = _grid(tiles, tmp_path / "plain.png", ncols=ncols)
+    assert png.shape[1] > plain.shape[1]  # room for the row labels on the left
+    assert png.shape[0] / png.shape[1] < 0.6  # three rows of seven, not wrapped
+    assert cli.main(["sample", str(folder / "served/cgan"), "--num", "20"]) == 2
+    assert "pass --overwrite" in capsys.readouterr().err
+    assert cli.main(["sample", str(folder / "served/cgan"), "--overwrite"]) == 0

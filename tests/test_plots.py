@@ -139,3 +139,28 @@ def test_failed_write_leaves_no_file(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         plots.save_image_grid(_ramp(4, 4, 4, 1), tmp_path / "g.png")
     assert not os.listdir(tmp_path)
+
+
+def test_row_labels_and_arrange_by_label(tmp_path):
+    from keras_genmodels.plots import arrange_by_label
+
+    rng = np.random.default_rng(0)
+    images = rng.uniform(size=(20, 8, 8, 1)).astype("float32")
+    labels = np.resize(np.arange(10), 20)
+    tiles, ncols, classes = arrange_by_label(images, labels)
+    assert (ncols, classes) == (2, list(range(10)))
+    np.testing.assert_array_equal(tiles[0], images[0])  # class 0: images 0 and 10
+    np.testing.assert_array_equal(tiles[1], images[10])
+    np.testing.assert_array_equal(tiles[2], images[1])
+    short, ncols, _ = arrange_by_label(images[:3], [4, 4, 9])
+    assert ncols == 2 and np.all(short[3] == 1.0)  # class 9's row padded blank
+    names = [f"class {c}" for c in classes]
+    plain = mpimg.imread(plots.save_image_grid(tiles, tmp_path / "p.png", ncols=2))
+    labelled = mpimg.imread(
+        plots.save_image_grid(tiles, tmp_path / "l.png", ncols=2, row_labels=names)
+    )
+    assert labelled.shape[1] > plain.shape[1]
+    with pytest.raises(ValueError, match="row_labels has 3 labels for a grid of 10"):
+        plots.save_image_grid(tiles, tmp_path / "x.png", ncols=2, row_labels=names[:3])
+    with pytest.raises(ValueError, match="one label per image"):
+        arrange_by_label(images, labels[:5])

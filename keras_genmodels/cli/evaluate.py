@@ -22,35 +22,69 @@ def register(commands: argparse._SubParsersAction) -> None:
         "a small classifier trained (once, then cached under $KERAS_GENMODELS_HOME "
         "or ~/.keras_genmodels) on the run's dataset; for a VAE also the test "
         "negative ELBO, IWAE NLL and reconstruction error. Writes "
-        "RUN_DIR/evaluation.json and any missing sample/reconstruction images.",
+        "evaluation.json and any missing sample/reconstruction images next to the "
+        "model.",
     )
     add = p.add_argument
-    add("run_dir", metavar="RUN_DIR", help="folder with model.keras and metrics.json")
+    add(
+        "run_dir",
+        metavar="RUN_DIR_OR_MODEL",
+        help="a run folder of `train`, a folder with model.keras (e.g. an "
+        "example's --output-dir), or a .keras file",
+    )
+    add(
+        "--dataset",
+        default=None,
+        help="the dataset the model was trained on (default: the run's, from its "
+        "metrics.json; needed for other folders and .keras files)",
+    )
     add("--num-samples", type=common.positive_int, default=2000, help="generated")
     add("--iwae-samples", type=common.positive_int, default=1000, help="K of IWAE")
     add("--seed", type=common.non_negative_int, default=0, help="sampling seed")
     p.set_defaults(handler=_evaluate)
 
 
-def _read_run(run_dir: pathlib.Path) -> dict:
-    """Returns the run's metrics.json, or raises CLIError naming what is missing."""
-    if not run_dir.is_dir():
-        raise common.CLIError(f"RUN_DIR {str(run_dir)!r} is not a folder.")
-    for name in ("model.keras", "metrics.json"):
-        if not (run_dir / name).is_file():
+def _read_run(source: pathlib.Path, dataset: str | None):
+    """Returns `(model file, output folder, dataset, binarize)` of RUN_DIR_OR_MODEL.
+
+    Raises CLIError naming what is missing and how to supply it.
+    """
+    if not source.exists():
+        raise common.CLIError(f"RUN_DIR_OR_MODEL {str(source)!r} does not exist.")
+    if source.is_file():
+        if source.suffix != ".keras":
             raise common.CLIError(
-                f"{str(run_dir / name)!r} not found: RUN_DIR must be a complete run "
-                "folder written by `keras-genmodels train`."
+                f"{str(source)!r} is a file but not a .keras model; pass a run "
+                "folder or a .keras file."
             )
-    try:
-        run = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise common.CLIError(f"{str(run_dir / 'metrics.json')!r}: {err}") from err
-    if not isinstance(run, dict) or not isinstance(run.get("dataset"), str):
+        model_file, folder = source, source.parent
+    else:
+        model_file, folder = source / "model.keras", source
+        if not model_file.is_file():
+            raise common.CLIError(
+                f"{str(model_file)!r} not found: pass a run folder written by "
+                "`keras-genmodels train`, a folder holding model.keras, or a "
+                ".keras file."
+            )
+    run = {}
+    metrics = folder / "metrics.json"
+    if source.is_dir() and metrics.is_file():
+        try:
+            run = json.loads(metrics.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise common.CLIError(f"{str(metrics)!r}: {err}") from err
+        if not isinstance(run, dict):
+            raise common.CLIError(f"{str(metrics)!r} is not a JSON object.")
+    dataset = dataset or run.get("dataset")
+    if not isinstance(dataset, str):
         raise common.CLIError(
-            f'{str(run_dir / "metrics.json")!r} has no "dataset" entry.'
+            f"{str(source)!r} does not say which dataset the model was trained on "
+            '(no metrics.json with a "dataset" entry); pass --dataset NAME.'
         )
-    return run
+    common.check_dataset_name(dataset)
+    binarize = (run.get("arguments") or {}).get("binarize")
+    binarize = None if binarize in (None, "none") else binarize
+    return model_file, folder, dataset, binarize
 
 
 def _pictures(model, run_dir: pathlib.Path, dataset: str, binarize, seed) -> list:
@@ -62,17 +96,26 @@ def _pictures(model, run_dir: pathlib.Path, dataset: str, binarize, seed) -> lis
 
     written = []
     if not (run_dir / "samples.png").exists():
+        row_labels = None
         if isinstance(model, ConditionalGAN):
             columns = 10
             labels = [c for c in range(model.num_classes) for _ in range(columns)]
             images = model.generate(len(labels), seed=seed, labels=labels)
+            row_labels = [f"class {c}" for c in range(model.num_classes)]
+            title = f"one row per class ({dataset})"
         else:
             columns = 8
             sample = model.sample if isinstance(model, VAE) else model.generate
             images = sample(64, seed=seed)
-        title = f"{type(model).__name__} samples ({dataset})"
+            title = f"{type(model).__name__} samples ({dataset})"
         images = keras.ops.convert_to_numpy(images)
-        plots.save_image_grid(images, run_dir / "samples.png", columns, title=title)
+        plots.save_image_grid(
+            images,
+            run_dir / "samples.png",
+            columns,
+            title=title,
+            row_labels=row_labels,
+        )
         written.append("samples.png")
     if not isinstance(model, VAE):
         return written
@@ -90,8 +133,9 @@ def _pictures(model, run_dir: pathlib.Path, dataset: str, binarize, seed) -> lis
         )
         written.append("latent_scatter.png")
     if model.latent_dim == 2:
-        manifold = latent_plots.latent_manifold(model, grid_size=15)
-        plots.save_image_grid(manifold, run_dir / "latent_manifold.png", ncols=15)
+        latent_plots.save_latent_manifold(
+            model, run_dir / "latent_manifold.png", grid_size=15
+        )
         written.append("latent_manifold.png")
     return written
 
@@ -99,25 +143,23 @@ def _pictures(model, run_dir: pathlib.Path, dataset: str, binarize, seed) -> lis
 def _evaluate(args: argparse.Namespace) -> int:
     """`keras-genmodels evaluate`: load the run, evaluate, write evaluation.json."""
     started = time.perf_counter()
-    run_dir = pathlib.Path(args.run_dir)
-    run = _read_run(run_dir)
-    dataset = run["dataset"]
-    binarize = (run.get("arguments") or {}).get("binarize")
-    binarize = None if binarize in (None, "none") else binarize
+    model_file, run_dir, dataset, binarize = _read_run(
+        pathlib.Path(args.run_dir), args.dataset
+    )
     import keras
 
-    from keras_genmodels import GAN, VAE
+    from keras_genmodels import GAN, VAE, load_model
     from keras_genmodels.evaluation import (
         FeatureExtractor,
         classifier_path,
         evaluate_generator,
-        vae_report,
     )
+    from keras_genmodels.vae.report import vae_report
 
-    model = keras.saving.load_model(run_dir / "model.keras")
+    model = load_model(model_file)
     if not isinstance(model, (VAE, GAN)):
         raise common.CLIError(
-            f"{str(run_dir / 'model.keras')!r} holds a {type(model).__name__}, not "
+            f"{str(model_file)!r} holds a {type(model).__name__}, not "
             "a VAE, GAN or ConditionalGAN."
         )
     cache = classifier_path(dataset)

@@ -50,13 +50,15 @@ def register(commands: argparse._SubParsersAction) -> None:
     add("saved_model_dir", metavar="SAVED_MODEL_DIR", help="version or base folder")
     add("--num", type=common.positive_int, default=64, help="number of samples")
     add("--seed", type=common.non_negative_int, default=0, help="same seed, same grid")
-    add("--out", default="samples.png", help="PNG file to write")
+    add("--out", default="grid.png", help="PNG file to write")
+    add("--overwrite", action="store_true", help="replace an existing --out file")
     add("--ncols", type=common.positive_int, help="tiles per row (default: square)")
     add(
         "--labels",
         type=common.non_negative_int,
         nargs="+",
-        help="conditional GAN: class labels, repeated to --num (default: 0, 1, ...)",
+        help="conditional GAN: class labels, repeated to --num (default: 0, 1, "
+        "...); the grid then has one labelled row per class unless --ncols is given",
     )
     p.set_defaults(handler=_sample)
 
@@ -86,12 +88,11 @@ def _export(args: argparse.Namespace) -> int:
         raise common.CLIError("--endpoint and --opset apply to --format onnx only.")
     path, name = _model_file(pathlib.Path(args.source))
     base = pathlib.Path(args.base_dir or f"saved_models/{name}")
-    import keras
 
-    from keras_genmodels import export, export_onnx
+    from keras_genmodels import export, export_onnx, load_model
 
     try:
-        model = keras.saving.load_model(path, compile=False)
+        model = load_model(path, compile=False)
     except TypeError as err:  # e.g. a class this package does not know
         raise common.CLIError(f"cannot load {str(path)!r}: {err}") from err
     try:
@@ -111,24 +112,39 @@ def _export(args: argparse.Namespace) -> int:
     except TypeError as err:  # not a model of this package
         raise common.CLIError(f"cannot export {str(path)!r}: {err}") from err
     except FileExistsError as err:
+        other = "--base-dir" if onnx else "--version (default: the next free one)"
         raise common.CLIError(
             f"{str(err.filename)!r} exists; pass --overwrite to replace it, or "
-            "choose another --version."
+            f"choose another {other}."
         ) from err
     print(f"wrote {written}")
     return 0
 
 
 def _resolve_saved_model(folder: pathlib.Path) -> pathlib.Path:
+    """The SavedModel folder to sample: `folder`, or its highest version."""
+    if not folder.exists():
+        raise common.CLIError(
+            f"SAVED_MODEL_DIR {str(folder)!r} does not exist; export a trained model "
+            "with `keras-genmodels export RUN_DIR` (it writes saved_models/<name>/)."
+        )
     if (folder / "saved_model.pb").is_file():
         return folder
+    if folder.suffix == ".keras" or (folder / "model.keras").is_file():
+        name = folder.stem if folder.suffix == ".keras" else folder.resolve().name
+        what = "a .keras file" if folder.suffix == ".keras" else "a run folder"
+        raise common.CLIError(
+            f"{str(folder)!r} is {what}, not an export: run `keras-genmodels export "
+            f"{folder}` first, then `keras-genmodels sample saved_models/{name}`."
+        )
     from keras_genmodels.export import list_versions
 
-    versions = list_versions(folder)
+    versions = list_versions(folder) if folder.is_dir() else {}
     if not versions:
         raise common.CLIError(
-            f"{str(folder)!r} is neither a SavedModel folder nor a base folder with "
-            "numeric version folders."
+            f"{str(folder)!r} is neither a SavedModel folder (with saved_model.pb) "
+            "nor a base folder with numeric version folders; export a trained model "
+            "with `keras-genmodels export RUN_DIR`."
         )
     return versions[max(versions)]
 
@@ -136,6 +152,11 @@ def _resolve_saved_model(folder: pathlib.Path) -> pathlib.Path:
 def _sample(args: argparse.Namespace) -> int:
     """`keras-genmodels sample`: the SavedModel's `sample` signature to a PNG."""
     folder = _resolve_saved_model(pathlib.Path(args.saved_model_dir))
+    if pathlib.Path(args.out).exists() and not args.overwrite:
+        raise common.CLIError(
+            f"--out {args.out!r} exists; pass --overwrite to replace it, or choose "
+            "another --out."
+        )
     import numpy as np
     import tensorflow as tf
 
@@ -172,6 +193,14 @@ def _sample(args: argparse.Namespace) -> int:
         images = sample(**feed)["images"].numpy()
     except tf.errors.InvalidArgumentError as err:
         raise common.CLIError(f"the 'sample' signature refused: {err.message}") from err
-    out = plots.save_image_grid(images, args.out, ncols=args.ncols)
+    ncols, row_labels = args.ncols, None
+    if (
+        "labels" in feed
+        and ncols is None
+        and len(np.unique(feed["labels"].numpy())) > 1
+    ):
+        images, ncols, classes = plots.arrange_by_label(images, feed["labels"].numpy())
+        row_labels = [f"class {c}" for c in classes]
+    out = plots.save_image_grid(images, args.out, ncols=ncols, row_labels=row_labels)
     print(f"wrote {out} ({args.num} samples, seed {args.seed}, from {folder})")
     return 0
