@@ -141,3 +141,13 @@ def test_config_and_keras_file_round_trip_and_resume(tmp_path):
         model.fit(x, epochs=1, batch_size=8, shuffle=False, verbose=0)
     for before, after in zip(vae.get_weights(), loaded.get_weights(), strict=True):
         np.testing.assert_allclose(after, before, rtol=1e-6, atol=1e-6)
+
+
+def test_a_config_saved_before_pluggable_priors_still_loads():
+    vae = _tiny_vae()
+    config = vae.get_config()
+    del config["prior"]
+    config["kl_estimator"] = "analytic"
+    rebuilt = VAE.from_config(config)
+    assert type(rebuilt.prior_layer).__name__ == "StandardNormalPrior"
+    assert rebuilt.analytic_kl and rebuilt.kl_estimator == "analytic"

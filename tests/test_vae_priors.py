@@ -143,7 +143,7 @@ def test_bad_prior_arguments_raise_value_errors_naming_them():
         VampPrior(num_pseudo_inputs=0)
     built = MixturePrior(2)
     built.build(latent_dim=3)
-    with pytest.raises(ValueError, match="`prior` was built for latent_dim=3"):
+    with pytest.raises(ValueError, match="`prior` was built for latent_dim=3 and"):
         _tiny_vae(built)
     vae = _tiny_vae("mixture")
     with pytest.raises(ValueError, match="`seed` must be a shape-\\[2\\]"):

@@ -80,7 +80,8 @@ class VAE(GenerativeModel):
             rises linearly from 0 to `beta`; 0 disables warm-up. Defaults to 0.
         kl_estimator: str. `"auto"` (analytic where TFP has it, else sampled),
             `"analytic"` (an error if TFP has no KL for the prior) or
-            `"sampled"`. Defaults to `"auto"`.
+            `"sampled"`. The outcome is the attribute `analytic_kl` (bool).
+            Defaults to `"auto"`.
         seed: int or None. Seed of the model's sampling noise. Defaults to None.
 
     Example:
@@ -159,12 +160,18 @@ class VAE(GenerativeModel):
         self.prior_layer = get_prior(prior)
         if not self.prior_layer.built:
             self.prior_layer.build(self.latent_dim, self.data_shape, self.unit_interval)
-        elif self.prior_layer.latent_dim != self.latent_dim:
-            raise ValueError(
-                f"`prior` was built for latent_dim={self.prior_layer.latent_dim}, "
-                f"but the model's latent_dim is {self.latent_dim}; pass an unbuilt "
-                "prior."
-            )
+        else:
+            built_for = (self.prior_layer.latent_dim, self.prior_layer.data_shape)
+            if built_for[0] != self.latent_dim or built_for[1] not in (
+                None,
+                self.data_shape,
+            ):
+                raise ValueError(
+                    f"`prior` was built for latent_dim={built_for[0]} and data "
+                    f"shape {built_for[1]}, but the model has latent_dim="
+                    f"{self.latent_dim} and data shape {self.data_shape}; pass "
+                    "an unbuilt prior."
+                )
         self.kl_estimator = kl_estimator
         self.analytic_kl = self._analytic_kl_available(kl_estimator)
         self.seed = seed
