@@ -4,8 +4,14 @@ Description: Build predict requests from a SavedModel's signatures and send them
 
 Export a model and start TF Serving as `docs/serving.md` shows, then:
 
-    python examples/serving_client.py saved_models/vae/1 --model-name vae \
-        --signature decode --protocol rest
+    python examples/serving_client.py saved_models/vae --signature decode
+
+A base folder (`saved_models/vae`) means its highest version, as TF Serving
+loads it; the model name defaults to the base folder's name. Without a server,
+`--dry-run` prints the REST body it would send, runs the same request on the
+SavedModel in this process (`tf.saved_model.load`) and prints the response:
+
+    python examples/serving_client.py saved_models/vae --signature decode --dry-run
 
 The request-building functions need only numpy (REST) or the
 `tensorflow-serving-api` protos (gRPC); the tests import them and check every
@@ -19,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
+import urllib.error
 import urllib.request
 
 import numpy as np
@@ -30,6 +37,21 @@ import numpy as np
 shape (`None` for the batch dimension). Reading it needs TensorFlow's protos
 only, not the model's code.
 """
+
+
+def version_folder(path: str | pathlib.Path) -> pathlib.Path:
+    """`path` if it holds saved_model.pb, else its highest numeric version folder."""
+    path = pathlib.Path(path)
+    if (path / "saved_model.pb").is_file():
+        return path
+    versions = [p for p in path.iterdir() if p.name.isdigit()] if path.is_dir() else []
+    versions = [p for p in versions if (p / "saved_model.pb").is_file()]
+    if not versions:
+        raise ValueError(
+            f"{str(path)!r} is neither a SavedModel folder nor a base folder with "
+            "numeric versions; export one with `keras-genmodels export RUN_DIR`."
+        )
+    return max(versions, key=lambda p: int(p.name))
 
 
 def read_signatures(saved_model_dir: str | pathlib.Path) -> dict:
@@ -163,32 +185,102 @@ def predict_grpc(target: str, request, timeout: float = 30.0) -> dict:
     return {name: tf.make_ndarray(proto) for name, proto in response.outputs.items()}
 
 
+def run_in_process(saved_model_dir, signature_name: str, body: dict) -> dict:
+    """What TF Serving would answer to a columnar `body`: `{"outputs": {...}}`."""
+    import tensorflow as tf
+
+    function = tf.saved_model.load(str(saved_model_dir)).signatures[signature_name]
+    specs = function.structured_input_signature[1]
+    feed = {
+        name: tf.constant(value, specs[name].dtype)
+        for name, value in body["inputs"].items()
+    }
+    outputs = function(**feed)
+    return {
+        "outputs": {name: value.numpy().tolist() for name, value in outputs.items()}
+    }
+
+
+"""
+## The command line
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[1])
-    parser.add_argument("saved_model_dir", help="the exported version folder")
-    parser.add_argument("--model-name", required=True, help="TF Serving's name")
+    parser.add_argument(
+        "saved_model_dir", help="an exported version folder, or its base folder"
+    )
+    parser.add_argument(
+        "--model-name", help="TF Serving's name (default: the base folder's name)"
+    )
     parser.add_argument("--signature", default="serving_default")
     parser.add_argument("--protocol", choices=("rest", "grpc"), default="rest")
     parser.add_argument("--host", default="localhost")
     parser.add_argument("--rest-port", type=int, default=8501)
     parser.add_argument("--grpc-port", type=int, default=8500)
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the REST body, run it on the SavedModel here, print the reply",
+    )
     args = parser.parse_args()
-    signature = read_signatures(args.saved_model_dir)[args.signature]
+    try:
+        folder = version_folder(args.saved_model_dir)
+    except ValueError as err:
+        parser.error(str(err))
+    model_name = args.model_name or folder.resolve().parent.name
+    signatures = read_signatures(folder)
+    if args.signature not in signatures:
+        parser.error(
+            f"--signature {args.signature!r} is not in {str(folder)!r}; choose one "
+            f"of {', '.join(sorted(signatures))}."
+        )
+    signature = signatures[args.signature]
     inputs = example_inputs(signature)
-    if args.protocol == "rest":
-        url = rest_url(f"{args.host}:{args.rest_port}", args.model_name)
-        reply = post_rest(url, columnar_request(args.signature, inputs))
+    url = rest_url(f"{args.host}:{args.rest_port}", model_name)
+    if args.dry_run:
+        body = columnar_request(args.signature, inputs)
+        print(f"POST {url}")
+        print(json.dumps(body))
+        print(f"response of {folder}, run in-process:")
+        reply = run_in_process(folder, args.signature, body)
+        print(json.dumps(reply))
+        outputs = {k: np.asarray(v) for k, v in reply["outputs"].items()}
+    elif args.protocol == "rest":
+        try:
+            reply = post_rest(url, columnar_request(args.signature, inputs))
+        except urllib.error.URLError as err:
+            _unreachable(parser, url, err.reason, folder, model_name)
         outputs = reply["outputs"]  # a lone output comes without its name
         if not isinstance(outputs, dict):
             outputs = {next(iter(signature["outputs"])): outputs}
         outputs = {name: np.asarray(value) for name, value in outputs.items()}
     else:
-        request = grpc_request(args.model_name, args.signature, inputs)
-        outputs = predict_grpc(f"{args.host}:{args.grpc_port}", request)
+        import grpc
+
+        target = f"{args.host}:{args.grpc_port}"
+        request = grpc_request(model_name, args.signature, inputs)
+        try:
+            outputs = predict_grpc(target, request)
+        except grpc.RpcError as err:
+            if err.code() != grpc.StatusCode.UNAVAILABLE:
+                raise
+            _unreachable(parser, f"grpc://{target}", err.details(), folder, model_name)
     for name, value in outputs.items():
         print(
             f"{name}: shape {value.shape}, range [{value.min():.3f}, {value.max():.3f}]"
         )
+
+
+def _unreachable(parser, url, reason, folder, model_name) -> None:
+    parser.exit(
+        2,
+        f"serving_client.py: error: no TF Serving reachable at {url} ({reason}); "
+        "start one with `tensorflow_model_server --port=8500 --rest_api_port=8501 "
+        f"--model_name={model_name} --model_base_path="
+        f"{folder.resolve().parent}` (see docs/serving.md), or try --dry-run.\n",
+    )
 
 
 if __name__ == "__main__":

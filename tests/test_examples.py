@@ -2,7 +2,7 @@
 
 Every example runs in its own Python process (as a user runs it), two at a time,
 started when the first of these tests asks for a result. `serving_client.py`
-needs a running TF Serving and is exercised by tests/test_serving.py instead.
+is run by tests/test_serving_client.py (without a server, and with --dry-run).
 """
 
 import ast
@@ -18,7 +18,7 @@ from tests.test_case import subprocess_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 EXAMPLES_DIR = ROOT / "examples"
-NOT_SMOKE_TESTED = {"serving_client.py": "needs a running TF Serving"}
+NOT_SMOKE_TESTED = {"serving_client.py": "tests/test_serving_client.py runs it"}
 
 # example -> (extra arguments, files it must write under --output-dir)
 EXAMPLES = {
