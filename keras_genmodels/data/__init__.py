@@ -107,8 +107,8 @@ def load_dataset(
     Files are listed once; each epoch reads, decodes (in parallel), resizes
     (bilinear, antialiased) and scales them, so memory does not grow with the data
     unless `cache` asks for it. The held-out split is fixed by the file itself: a
-    file is a test file iff SHA-1(relative posix path) / 2**160 < test_fraction, so
-    adding files never moves existing ones between splits.
+    file is a test file iff SHA-1(relative posix path) / 2**160 < test_fraction
+    (to 63 bits), so adding files never moves existing ones between splits.
 
     "tfrecord:GLOB" reads `tf.train.Example` records with the encoded image under
     `image_key` and an optional int64 label under `label_key`; a record is held out

@@ -22,6 +22,7 @@ DATASETS = (
 
 _OFFLINE = ("mnist5k", "digits", "npz:PATH")
 _KERAS_DATASETS = ("mnist", "fashion_mnist", "cifar10")
+_LEVELS = (np.arange(256) / 255.0).astype(np.float32)  # k / 255 for k = 0..255
 
 
 class DataArrays(NamedTuple):
@@ -83,7 +84,7 @@ def _load_keras(name: str) -> DataArrays:
 
     def images(x: np.ndarray) -> np.ndarray:
         x = x if x.ndim == 4 else x[..., None]
-        return (x / 255.0).astype(np.float32)
+        return _LEVELS[x]  # == (x / 255.0).astype(float32), without a float64 copy
 
     def labels(y: np.ndarray) -> np.ndarray:
         return np.asarray(y).reshape(-1).astype(np.int64)
@@ -103,7 +104,7 @@ def _scale_npz(x: np.ndarray, path: str, key: str) -> np.ndarray:
         x = x.astype(np.float32)
     elif np.issubdtype(x.dtype, np.integer):
         check(0, 255, f"integer dtype {x.dtype}")
-        x = x / 255.0
+        x = _LEVELS[x]
     elif np.issubdtype(x.dtype, np.floating):
         check(0.0, 1.0, f"float dtype {x.dtype}")
     else:
@@ -115,7 +116,7 @@ def _scale_npz(x: np.ndarray, path: str, key: str) -> np.ndarray:
             f"{path!r}: key '{key}' has shape {x.shape}; expected (N, D), (N, H, W) "
             "or (N, H, W, C)."
         )
-    return x.astype(np.float32)
+    return x.astype(np.float32, copy=False)
 
 
 def _load_npz(path: str) -> DataArrays:
