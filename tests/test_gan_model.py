@@ -35,13 +35,14 @@ def test_n_critic_discriminator_updates_per_generator_update():
     assert int(gan.d_optimizer.iterations) == 12
 
 
-def test_ema_weights_follow_the_closed_form_running_average():
+def test_ema_weights_follow_the_closed_form_warmed_up_average():
     gan = _compile(_vector_gan(ema_decay=0.8))
     expected = gan.generator.get_weights()
-    for _ in range(4):
+    for t in range(12):  # d_t = min(0.8, (1 + t) / (10 + t)): 0.1, 0.18, ..., 0.8
         gan.train_on_batch(_data(8))
+        d = min(0.8, (1 + t) / (10 + t))
         expected = [
-            0.8 * e + 0.2 * w
+            d * e + (1 - d) * w
             for e, w in zip(expected, gan.generator.get_weights(), strict=True)
         ]
     for got, want in zip(gan.ema_generator.get_weights(), expected, strict=True):

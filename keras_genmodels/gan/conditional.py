@@ -24,7 +24,7 @@ class ConditionalGAN(GAN):
         discriminator: keras.Model or None. Takes `[x, labels]`. Defaults to
             `networks.build_discriminator(image_shape, num_classes, ...)`.
         image_shape: tuple or None. As for `GAN`.
-        latent_dim: int. As for `GAN`. Defaults to 128.
+        latent_dim: int. As for `GAN`. Defaults to 64.
         num_classes: int. Number of classes; labels lie in [0, num_classes).
         **kwargs: the other `GAN` arguments (`spectral_normalization`,
             `ema_decay`, `seed`, ...).
@@ -50,7 +50,7 @@ class ConditionalGAN(GAN):
         generator=None,
         discriminator=None,
         image_shape=None,
-        latent_dim=128,
+        latent_dim=64,
         num_classes=None,
         spectral_normalization=False,
         **kwargs,
@@ -90,7 +90,7 @@ class ConditionalGAN(GAN):
         ]
         with tf.control_dependencies(checks):
             labels = tf.identity(labels)
-        return self.valid_batch(data[0]), labels
+        return self.valid_batch(tf.convert_to_tensor(data[0])), labels
 
     def generator_inputs(self, z, labels):
         return [z, tf.cast(labels, tf.int32)]

@@ -251,6 +251,10 @@ LOSSES = {
     fn.__name__: fn
     for fn in (hinge, least_squares, minimax, non_saturating, wasserstein)
 }
+# None of the five generator terms reads D's logits on real data, so the
+# generator step skips that forward pass (see `generator_uses_real_logits`).
+for _fn in LOSSES.values():
+    _fn.generator_uses_real_logits = False
 PENALTIES = {"gradient_penalty": gradient_penalty, "r1_penalty": r1_penalty}
 VALID_PAIRINGS = {
     "gradient_penalty": tuple(sorted(LOSSES)),
@@ -274,6 +278,23 @@ def get_loss(identifier: str | Callable) -> Callable:
     """Returns a loss function from its name, or `identifier` if it is callable."""
     name = _name(identifier, LOSSES, "loss")
     return identifier if callable(identifier) else LOSSES[name]
+
+
+def generator_uses_real_logits(loss_fn: Callable) -> bool:
+    """Whether the generator loss of `loss_fn` depends on `real_logits`.
+
+    A loss declares it with a `generator_uses_real_logits` attribute; the five
+    losses here set it to False (their l_G is a function of D(G(z)) alone), so
+    `GAN` evaluates D on real data only in the discriminator step. A custom
+    callable without the attribute is assumed to use them (as a relativistic
+    loss does): set `my_loss.generator_uses_real_logits = False` to save the pass.
+
+    Example:
+
+    >>> generator_uses_real_logits(hinge), generator_uses_real_logits(max)
+    (False, True)
+    """
+    return bool(getattr(loss_fn, "generator_uses_real_logits", True))
 
 
 def check_penalty(loss: str | Callable, penalty: str | Callable | None) -> None:

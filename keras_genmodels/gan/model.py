@@ -7,10 +7,30 @@ import tensorflow as tf
 
 from keras_genmodels import networks, validation
 from keras_genmodels.base import GenerativeModel
-from keras_genmodels.gan import losses
+from keras_genmodels.gan import ema, losses
+from keras_genmodels.gan.optimizers import GANOptimizers, check_optimizer_pair
 
 # Options of `keras.Model.compile` kept in the compile config of a saved GAN.
 _KERAS_COMPILE_OPTIONS = ("run_eagerly", "jit_compile", "steps_per_execution")
+CRITIC_BATCHES = ("shared", "split")
+
+
+def _data_range(data_range, generator):
+    """`(argument as stored in the config, resolved (low, high) or None)`."""
+    if data_range is None:
+        return None, None
+    if isinstance(data_range, str) and data_range == "auto":
+        return "auto", validation.infer_output_range(generator)
+    try:
+        low, high = (float(v) for v in data_range)
+    except (TypeError, ValueError):
+        low = high = None
+    if low is None or not low < high:
+        raise ValueError(
+            "`data_range` must be 'auto', None or (low, high) with low < high; "
+            f"got {data_range!r}."
+        )
+    return [low, high], (low, high)
 
 
 @keras.saving.register_keras_serializable(package="keras_genmodels")
@@ -18,16 +38,35 @@ class GAN(GenerativeModel):
     """Generative adversarial network that trains with `fit()`.
 
     Each `train_step` takes `n_critic` discriminator steps, then one generator step,
-    on the same batch of real data with fresh noise z ~ N(0, I) each time. With a
-    loss pair (l_G, l_D) from `keras_genmodels.gan.losses` (per example, on logits):
+    with fresh noise z ~ N(0, I) each time. With a loss pair (l_G, l_D) from
+    `keras_genmodels.gan.losses` (per example, on logits):
 
         discriminator: minimise  mean(l_D) + lambda_gp * mean(GP) + gamma * mean(R1)
         generator:     minimise  mean(l_G)
-        EMA (optional): G_ema <- decay * G_ema + (1 - decay) * G  after each G step
+        EMA (optional): G_ema <- d_t * G_ema + (1 - d_t) * G  after each G step,
+                        d_t = min(ema_decay, (1 + t) / (10 + t)), t = G updates so far
+
+    Real data: by default (`compile(critic_batches="shared")`) every critic step
+    of a training step reuses the one `fit()` batch. With `critic_batches="split"`
+    each critic step gets its own chunk, as in WGAN-GP's algorithm: batch the data
+    by `n_critic * batch_size` and each of the n_critic chunks holds batch_size
+    examples (the generator step draws as many z as the last chunk has examples).
+
+    The discriminator sees real and fake data as one concatenated batch when it
+    has no `BatchNormalization` layer (the same logits as two passes, one kernel
+    launch per layer and one spectral-normalisation power iteration); the generator
+    step evaluates D on real data only if the loss's l_G uses it (none of the five
+    built-in losses does; `losses.generator_uses_real_logits`).
 
     Means are over the global batch (`GenerativeModel.global_mean`), so updates
     are right under any `tf.distribute` strategy. Metrics: `d_loss`, `g_loss`, plus
     `gradient_penalty` / `r1_penalty` when their weight is non-zero.
+
+    `model.optimizer` is a `GANOptimizers` view of `d_optimizer` and
+    `g_optimizer` (there is no third optimizer): `LearningRateScheduler` applies
+    its schedule to each optimizer's own learning rate, `ReduceLROnPlateau`
+    multiplies both by its factor, and `keras.optimizers.schedules` work in
+    either optimizer (a schedule's step is that optimizer's update count).
 
     Args:
         generator: keras.Model or None. Maps z (and labels, for `ConditionalGAN`) to
@@ -37,13 +76,20 @@ class GAN(GenerativeModel):
         image_shape: tuple or None. Shape of one example; required when the
             networks are omitted, else read from the discriminator.
         latent_dim: int. Size of z; read from the generator when one is given.
-            Defaults to 128.
+            Defaults to 64 (the CLI's default).
         spectral_normalization: bool. Spectral normalisation in the default
             discriminator. Defaults to False.
         ema_decay: float or None. Decay of an exponential moving average of the
-            generator's weights, used by `generate`; None disables it. Defaults to
-            None.
+            generator's weights, used by `generate`, warmed up as above (the
+            ramp of `tf.train.ExponentialMovingAverage(num_updates=...)`), so the
+            average does not carry the random initialisation; non-trainable
+            weights (BatchNorm statistics, spectral-norm vectors) are copied.
+            None disables it. Defaults to None.
         seed: int or None. Seed of the model's noise. Defaults to None.
+        data_range: "auto", None or (low, high). The range training data must
+            lie in, checked by `fit`/`evaluate`: "auto" reads it from the
+            generator's final activation (sigmoid: (0, 1), tanh: (-1, 1), else
+            no check); None disables the check. Defaults to "auto".
 
     Example:
 
@@ -56,10 +102,13 @@ class GAN(GenerativeModel):
     ['d_loss', 'g_loss']
     >>> tuple(gan.generate(3, seed=0).shape)
     (3, 8, 8, 1)
+    >>> [optimizer.name for optimizer in gan.optimizer.optimizers]
+    ['d_optimizer', 'g_optimizer']
 
     References:
         Goodfellow et al., Generative Adversarial Nets, arXiv:1406.2661.
         Gulrajani et al., Improved Training of Wasserstein GANs, arXiv:1704.00028.
+        Karras et al., Progressive Growing of GANs, arXiv:1710.10196 (G averaging).
         Yazici et al., The Unusual Effectiveness of Averaging in GAN Training,
         arXiv:1806.04498.
     """
@@ -69,10 +118,11 @@ class GAN(GenerativeModel):
         generator=None,
         discriminator=None,
         image_shape=None,
-        latent_dim=128,
+        latent_dim=64,
         spectral_normalization=False,
         ema_decay=None,
         seed=None,
+        data_range="auto",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -105,11 +155,9 @@ class GAN(GenerativeModel):
         self.ema_decay = ema_decay
         self.ema_generator = None
         if ema_decay is not None:
-            self.ema_generator = keras.models.clone_model(generator)
-            self.ema_generator.name = "ema_generator"
-            self.ema_generator.set_weights(generator.get_weights())
-            self.ema_generator.trainable = False
+            self.ema_generator = ema.make_ema_generator(generator)
         self.seed = seed
+        self.data_range_arg, self.data_range = _data_range(data_range, generator)
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
@@ -127,7 +175,7 @@ class GAN(GenerativeModel):
     def split_batch(self, data):
         """Returns `(real, labels)` of a batch; an unconditional GAN has no labels."""
         real = data[0] if isinstance(data, (tuple, list)) else data
-        return self.valid_batch(real), None
+        return self.valid_batch(tf.convert_to_tensor(real)), None
 
     def generator_inputs(self, z, labels):
         return z
@@ -142,22 +190,37 @@ class GAN(GenerativeModel):
         g_optimizer="adam",
         loss="non_saturating",
         n_critic=1,
-        gradient_penalty_weight=0.0,
+        gradient_penalty_weight=None,
         r1_weight=0.0,
+        critic_batches="shared",
+        joint_discriminator_pass="auto",
         **kwargs,
     ):
         """Configures the game; both optimizers are built here, before training.
 
         Args:
             d_optimizer: optimizer or name. Updates the discriminator.
-            g_optimizer: optimizer or name. Updates the generator.
+            g_optimizer: optimizer or name. Updates the generator. The two are
+                named `d_optimizer` and `g_optimizer` (Keras callbacks log
+                `learning_rate_d_optimizer` and `learning_rate_g_optimizer`).
             loss: str or callable. A name of `keras_genmodels.gan.losses.LOSSES`
                 or a function `(real_logits, fake_logits) -> (l_G, l_D)` per example.
                 Defaults to `"non_saturating"`.
             n_critic: int. Discriminator steps per generator step. Defaults to 1.
-            gradient_penalty_weight: float. lambda of the WGAN-GP penalty (10 in
-                the paper). Defaults to 0.
+            gradient_penalty_weight: float or None. lambda of the WGAN-GP penalty;
+                None means 10 for `loss="wasserstein"` (the WGAN-GP paper's
+                value) and 0 otherwise; 0 disables it. Defaults to None.
             r1_weight: float. gamma of the R1 penalty. Defaults to 0.
+            critic_batches: str. `"shared"`: the n_critic critic steps of a
+                training step all use the same `fit()` batch. `"split"`: each
+                `fit()` batch holds n_critic * batch_size examples and critic step
+                i uses chunk i (WGAN-GP, arXiv:1704.00028, Algorithm 1). Defaults to
+                `"shared"`.
+            joint_discriminator_pass: "auto" or bool. Pass real and fake data
+                through D as one batch in the discriminator step; "auto" does so
+                unless D has a `BatchNormalization` layer (whose batch statistics
+                would mix them). Pass False for a custom D that mixes examples in
+                another way (e.g. minibatch standard deviation). Defaults to "auto".
             **kwargs: passed to `keras.Model.compile` (e.g. `jit_compile`);
                 `optimizer`, `loss` and `metrics` of Keras do not apply.
                 `steps_per_execution` defaults to 8 on a single replica, else 1
@@ -172,6 +235,18 @@ class GAN(GenerativeModel):
         self.loss_fn = losses.get_loss(loss)
         if isinstance(n_critic, bool) or not isinstance(n_critic, int) or n_critic < 1:
             raise ValueError(f"`n_critic` must be an integer >= 1; got {n_critic!r}.")
+        if critic_batches not in CRITIC_BATCHES:
+            raise ValueError(
+                f"`critic_batches` must be one of {', '.join(CRITIC_BATCHES)}; got "
+                f"{critic_batches!r}."
+            )
+        if joint_discriminator_pass not in ("auto", True, False):
+            raise ValueError(
+                "`joint_discriminator_pass` must be 'auto', True or False; got "
+                f"{joint_discriminator_pass!r}."
+            )
+        if gradient_penalty_weight is None:
+            gradient_penalty_weight = 10.0 if loss == "wasserstein" else 0.0
         weights = {"gradient_penalty": gradient_penalty_weight, "r1_penalty": r1_weight}
         for penalty, weight in weights.items():
             argument = "gradient_penalty_weight" if penalty[0] == "g" else "r1_weight"
@@ -179,14 +254,25 @@ class GAN(GenerativeModel):
                 raise ValueError(f"`{argument}` must be >= 0; got {weight!r}.")
             if weight:
                 losses.check_penalty(loss, penalty)
-        super().compile(**kwargs)
-        self.d_optimizer = self._loss_scaled(d_optimizer, kwargs)
-        self.g_optimizer = self._loss_scaled(g_optimizer, kwargs)
+        d_optimizer = self._loss_scaled(d_optimizer, kwargs)
+        g_optimizer = self._loss_scaled(g_optimizer, kwargs)
+        check_optimizer_pair(d_optimizer, g_optimizer)
+        # No Keras optimizer: `self.optimizer` becomes the view of the pair.
+        super().compile(optimizer=None, **kwargs)
+        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
+        self.optimizer = GANOptimizers(self.d_optimizer, self.g_optimizer)
         self.loss_name = loss
         self.n_critic = n_critic
+        self.critic_batches = critic_batches
         self.penalty_weights = {k: float(v) for k, v in weights.items()}
+        if joint_discriminator_pass == "auto":
+            joint_discriminator_pass = not any(
+                isinstance(layer, keras.layers.BatchNormalization)
+                for layer in self.discriminator._flatten_layers()
+            )
+        self.joint_discriminator_pass = joint_discriminator_pass
         self._gan_compile_config = dict(
             d_optimizer=keras.saving.serialize_keras_object(self.d_optimizer),
             g_optimizer=keras.saving.serialize_keras_object(self.g_optimizer),
@@ -196,6 +282,8 @@ class GAN(GenerativeModel):
             n_critic=n_critic,
             gradient_penalty_weight=float(gradient_penalty_weight),
             r1_weight=float(r1_weight),
+            critic_batches=critic_batches,
+            joint_discriminator_pass=joint_discriminator_pass,
             **{k: v for k, v in kwargs.items() if k in _KERAS_COMPILE_OPTIONS},
         )
 
@@ -223,12 +311,29 @@ class GAN(GenerativeModel):
             self.discriminator_inputs(x, labels), training=training
         )
 
+    def _fake(self, batch_size, labels, training):
+        z = self.noise(batch_size)
+        return self.generator(self.generator_inputs(z, labels), training=training)
+
+    def _real_and_fake_logits(self, real, fake, labels, training):
+        """D's logits on real and fake data: one concatenated pass, or two."""
+        if not getattr(self, "joint_discriminator_pass", False):
+            return (
+                self.discriminate(real, labels, training),
+                self.discriminate(fake, labels, training),
+            )
+        both = tf.concat([real, tf.cast(fake, real.dtype)], axis=0)
+        both_labels = None if labels is None else tf.concat([labels, labels], axis=0)
+        logits = self.discriminate(both, both_labels, training)
+        count = tf.shape(real)[0]
+        return logits[:count], logits[count:]
+
     def compute_losses(self, real, labels=None, training=False, penalties=True):
         """Returns per-example `g_loss`, `d_loss` (and penalties) on fresh noise."""
-        z = self.noise(tf.shape(real)[0])
-        fake = self.generator(self.generator_inputs(z, labels), training=training)
-        real_logits = self.discriminate(real, labels, training)
-        fake_logits = self.discriminate(fake, labels, training)
+        fake = self._fake(tf.shape(real)[0], labels, training)
+        real_logits, fake_logits = self._real_and_fake_logits(
+            real, fake, labels, training
+        )
         g_loss, d_loss = self.loss_fn(real_logits, fake_logits)
         result = {"g_loss": g_loss, "d_loss": d_loss}
         if not penalties:
@@ -246,16 +351,59 @@ class GAN(GenerativeModel):
             result["r1_penalty"] = losses.r1_penalty(critic, real, training=training)
         return result
 
+    def compute_generator_loss(self, real, labels=None, training=False):
+        """Per-example l_G on fresh noise (as many z as `real` has examples).
+
+        D runs on `real` only when the loss's l_G uses real logits; otherwise
+        `real_logits` is a placeholder that, by the loss's declaration, cannot
+        change l_G.
+        """
+        fake = self._fake(tf.shape(real)[0], labels, training)
+        fake_logits = self.discriminate(fake, labels, training)
+        if losses.generator_uses_real_logits(self.loss_fn):
+            real_logits = self.discriminate(real, labels, training)
+        else:
+            real_logits = tf.zeros_like(fake_logits)
+        return self.loss_fn(real_logits, fake_logits)[0]
+
+    def critic_batches_of(self, real, labels=None):
+        """The `(real, labels)` of each of the n_critic critic steps of a batch.
+
+        `"shared"`: the whole batch, n_critic times. `"split"`: n_critic
+        consecutive chunks of (almost) equal size: chunk i holds rows
+        floor(i * n / n_critic) to floor((i + 1) * n / n_critic).
+        """
+        if self.critic_batches == "shared":
+            return [(real, labels)] * self.n_critic
+        count = tf.shape(real)[0]
+        check = tf.debugging.assert_greater_equal(
+            count,
+            self.n_critic,
+            message=f"critic_batches='split' needs batches of at least n_critic="
+            f"{self.n_critic} examples (n_critic * batch_size, one chunk per step)",
+        )
+        with tf.control_dependencies([check]):
+            count = tf.identity(count)
+        bounds = [count * i // self.n_critic for i in range(self.n_critic + 1)]
+        return [
+            (
+                real[start:stop],
+                None if labels is None else labels[start:stop],
+            )
+            for start, stop in zip(bounds[:-1], bounds[1:], strict=True)
+        ]
+
     def _apply(self, optimizer, scaled_objective, tape, variables):
         gradients = tape.gradient(scaled_objective, variables)
         optimizer.apply_gradients(zip(gradients, variables, strict=True))
 
     def train_step(self, data):
         real, labels = self.split_batch(data)
+        chunks = self.critic_batches_of(real, labels)
         d_variables = self.discriminator.trainable_variables
-        for _ in range(self.n_critic):  # a Python loop: unrolled in the graph
+        for chunk, chunk_labels in chunks:  # a Python loop: unrolled in the graph
             with tf.GradientTape() as tape:
-                d_losses = self.compute_losses(real, labels, training=True)
+                d_losses = self.compute_losses(chunk, chunk_labels, training=True)
                 total = d_losses["d_loss"]
                 for name, weight in self.penalty_weights.items():
                     if weight:
@@ -265,33 +413,29 @@ class GAN(GenerativeModel):
             self._apply(self.d_optimizer, scaled, tape, d_variables)
         g_variables = self.generator.trainable_variables
         with tf.GradientTape() as tape:
-            g_losses = self.compute_losses(real, labels, training=True, penalties=False)
-            objective = self.global_mean(g_losses["g_loss"])
+            g_loss = self.compute_generator_loss(*chunks[-1], training=True)
+            objective = self.global_mean(g_loss)
             scaled = self.g_optimizer.scale_loss(objective)
         self._apply(self.g_optimizer, scaled, tape, g_variables)
         if self.ema_generator is not None:
-            self._update_ema()
-        return self._update_trackers({**d_losses, "g_loss": g_losses["g_loss"]})
+            # t = G updates before this one: the iteration counter was just raised.
+            updates = self.g_optimizer.iterations - 1
+            ema.update_ema(self.ema_generator, self.generator, self.ema_decay, updates)
+        return self._update_trackers({**d_losses, "g_loss": g_loss})
 
     def test_step(self, data):
         real, labels = self.split_batch(data)
         return self._update_trackers(self.compute_losses(real, labels))
 
-    def _update_ema(self):
-        pairs = list(
-            zip(self.ema_generator.weights, self.generator.weights, strict=True)
-        )
-        decay = self.ema_decay
-
-        def update(*_):
-            for average, weight in pairs:
-                average.assign(decay * average + (1.0 - decay) * weight)
-
-        context = tf.distribute.get_replica_context()
-        if tf.distribute.has_strategy() and context is not None:
-            context.merge_call(update)  # once, in cross-replica context
-        else:
-            update()
+    def fit(self, *args, **kwargs):
+        history = super().fit(*args, **kwargs)
+        # Keras swaps in an optimizer's own EMA (`use_ema=True`) after fit; so do we.
+        if isinstance(getattr(self, "optimizer", None), GANOptimizers):
+            self.optimizer.finalize_variable_values(
+                self.generator.trainable_variables,
+                self.discriminator.trainable_variables,
+            )
+        return history
 
     def _update_trackers(self, values):
         self.d_loss_tracker.update_state(values["d_loss"])
@@ -344,6 +488,7 @@ class GAN(GenerativeModel):
             spectral_normalization=self.spectral_normalization,
             ema_decay=self.ema_decay,
             seed=self.seed,
+            data_range=self.data_range_arg,
         )
         return config
 
