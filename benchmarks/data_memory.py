@@ -113,7 +113,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         large, small = pathlib.Path(tmp, "large"), pathlib.Path(tmp, "small")
-        write_pngs(large, args.large)
+        write_pngs(large, args.large if args.caches else 0)
         for path in sorted(large.rglob("*.png"))[: args.small]:
             target = small / path.relative_to(large)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -123,7 +123,7 @@ def main() -> None:
             "building | peak MB of the epoch(s) |"
         )
         print("| --- | --- | --- | --- | --- | --- |")
-        for cache in args.caches.split(","):
+        for cache in filter(None, args.caches.split(",")):
             rows = []
             for folder, n in ((small, args.small), (large, args.large)):
                 r = run(folder, "folder", cache)

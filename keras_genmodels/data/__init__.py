@@ -38,11 +38,23 @@ def _streamed(name: object) -> bool:
     return isinstance(name, str) and name.startswith(_STREAMED)
 
 
+def _codes(x: np.ndarray, rows: int = 4096) -> np.ndarray | None:
+    """uint8 codes k with x == k / 255 exactly (checked in chunks), else None."""
+    codes = np.empty(x.shape, np.uint8)
+    for start in range(0, len(x), rows):
+        chunk = x[start : start + rows]
+        code = np.clip(np.rint(chunk * 255.0), 0, 255).astype(np.uint8)
+        if not np.array_equal(_LEVELS[code], chunk):
+            return None
+        codes[start : start + rows] = code
+    return codes
+
+
 def _store(x: np.ndarray) -> tuple[tf.Variable, tf.Tensor | None]:
     """Holds an array in a variable: uint8 codes + levels if x is exactly k/255."""
-    codes = np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
+    codes = _codes(x)
     with tf.device("/cpu:0"):
-        if np.array_equal(_LEVELS[codes], x):
+        if codes is not None:
             return tf.Variable(codes, trainable=False), tf.constant(_LEVELS)
         return tf.Variable(x, trainable=False), None
 
