@@ -167,7 +167,8 @@ class PixelCNNPrior(GenerativeModel):
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.bits_tracker = keras.metrics.Mean(name="bits_per_code")
         self.logits_from_one_hot(tf.zeros((1, *grid, num_embeddings)))  # builds
-        self._sampler = tf.function(self.sample_codes_graph)
+        # An explicit tf.while_loop: no autograph needed.
+        self._sampler = tf.function(self.sample_codes_graph, autograph=False)
         self.built = True
 
     # ---- the network -----------------------------------------------------------
