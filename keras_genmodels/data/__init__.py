@@ -111,7 +111,8 @@ def load_dataset(
 
     Named sets stay in memory once (uint8 when exactly k/255) in a variable, and
     batches are gathered from shuffled indices: nothing is embedded as a graph
-    constant or copied into a shuffle buffer.
+    constant or copied into a shuffle buffer. Build them outside `strategy.scope()`
+    (inside, the variable is mirrored, one copy per replica).
 
     "folder:PATH" streams PNG/JPEG/BMP/GIF files from a directory tree. Subfolders
     of PATH are classes (label i = i-th name in sorted order, kept in
