@@ -27,7 +27,7 @@ def _gan():
 
 
 def _fit(model):
-    model.fit(X, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    model.fit(X, batch_size=8, epochs=1, shuffle=False, verbose=0)
 
 
 def _moved_equals_unmoved(build, strategy, tmp_path, save_on_replicas):
