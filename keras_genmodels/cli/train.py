@@ -300,7 +300,7 @@ def _train_vae(args: argparse.Namespace) -> int:
 
     common.step("test set: negative ELBO", args.verbose)
     test = vae.evaluate(test_ds, return_dict=True, verbose=args.verbose)
-    common.step(f"test set: IWAE log p(x) with K={args.iwae_samples}", args.verbose)
+    # log_likelihood labels its own progress bar ("IWAE log p(x), K=...").
     log_px = np.asarray(
         vae.log_likelihood(
             x_test,
