@@ -17,7 +17,8 @@ def serving_endpoints(vae) -> dict:
 
     `x`: float32 [None, *data_shape]; `z`: float32 [None, latent_dim];
     `num_samples`: int32 scalar >= 1; `seed`: int64 scalar. `sample` equals
-    the in-memory `VAE.sample(n, seed=seed)`.
+    the in-memory `VAE.sample(n, seed=seed)`, drawn from the VAE's prior
+    (`VAE.sample_latents`), statelessly.
     """
     x = serving.spec([None, *vae.data_shape], tf.float32, "x")
     z = serving.spec([None, vae.latent_dim], tf.float32, "z")
@@ -38,9 +39,9 @@ def serving_endpoints(vae) -> dict:
         return {"x_mean": mean_of(z)}
 
     def sample(num_samples, seed):
-        return {
-            "images": mean_of(serving.normal_noise(num_samples, seed, vae.latent_dim))
-        }
+        pair = tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
+        z = vae.sample_latents(serving.checked_num_samples(num_samples), pair)
+        return {"images": mean_of(z)}
 
     return {
         "serving_default": (reconstruct, [x]),
