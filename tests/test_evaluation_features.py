@@ -1,4 +1,4 @@
-"""Tests for the cached feature classifier and local-weights InceptionV3 features."""
+"""Tests for the cached feature classifier, dataset keys and reference caches."""
 
 import json
 import random
@@ -8,13 +8,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_genmodels.data import load_arrays
+from keras_genmodels.data import load_arrays, load_dataset
 from keras_genmodels.evaluation import features as features_module
 from keras_genmodels.evaluation.features import (
+    REFERENCE_ORDER_SEED,
     FeatureExtractor,
     classifier_path,
-    inception_features,
+    dataset_key,
     load_or_train_classifier,
+    reference_features,
     train_classifier,
 )
 
@@ -59,7 +61,7 @@ def fake_training(monkeypatch):
     """Replaces training by an untrained model; returns the list of its calls."""
     calls = []
 
-    def fake(dataset, epochs, seed, batch_size, verbose):
+    def fake(dataset, epochs, seed, batch_size, verbose, options=None):
         calls.append((dataset, epochs, seed))
         info = dict(dataset=dataset, epochs=epochs, seed=seed, test_accuracy=0.1)
         return features_module.build_classifier((8, 8, 1), 10), info
@@ -124,29 +126,6 @@ def test_feature_extractor(trained):
         extractor(np.zeros((2, 28, 28, 1)))
 
 
-def test_inception_needs_a_local_weights_file(tmp_path):
-    with pytest.raises(ValueError, match="local"):
-        inception_features(np.zeros((1, 8, 8, 1)), weights=None)
-    with pytest.raises(ValueError, match="Nothing is downloaded"):
-        inception_features(np.zeros((1, 8, 8, 1)), weights="imagenet")
-    with pytest.raises(FileNotFoundError, match="not found"):
-        inception_features(np.zeros((1, 8, 8, 1)), weights=tmp_path / "none.h5")
-
-
-def test_inception_features_from_a_local_file(tmp_path):
-    model = keras.applications.InceptionV3(
-        weights=None, include_top=False, pooling="avg", input_shape=(299, 299, 3)
-    )
-    weights = tmp_path / "inception.weights.h5"
-    model.save_weights(weights)
-    images = np.random.default_rng(0).uniform(size=(2, 8, 8, 1)).astype("float32")
-    feats = inception_features(images, weights=weights)
-    assert feats.shape == (2, 2048) and feats.dtype == np.float64
-    resized = keras.ops.image.resize(np.repeat(images, 3, axis=-1), (299, 299))
-    expected = keras.ops.convert_to_numpy(model(resized * 2.0 - 1.0))
-    np.testing.assert_allclose(feats, expected, rtol=1e-4, atol=1e-5)
-
-
 def _global_draws():
     return (
         random.random(),
@@ -168,3 +147,55 @@ def test_training_keeps_the_global_random_state_and_is_reproducible(tmp_path):
         np.testing.assert_allclose(a, b, atol=1e-6)
     other = train_classifier("digits", epochs=1, seed=1, path=tmp_path / "c.keras")
     assert not np.allclose(first.get_weights()[0], other.get_weights()[0])
+
+
+def test_dataset_keys_follow_the_files(tmp_path):
+    folder = tmp_path / "my pets"
+    folder.mkdir()
+    (folder / "a.png").write_bytes(b"x")
+    key = dataset_key(f"folder:{folder}")
+    assert key.startswith("folder-my_pets-") and "/" not in key
+    assert dataset_key(f"folder:{folder}") == key
+    assert dataset_key(f"folder:{folder}", {"image_size": (8, 8)}) != key
+    (folder / "b.png").write_bytes(b"y")
+    assert dataset_key(f"folder:{folder}") != key
+    assert dataset_key("mnist5k") == "mnist5k"
+    records = dataset_key(f"tfrecord:{tmp_path}/*.tfrecord")
+    assert records.startswith("tfrecord-") and "*" not in records
+    path = classifier_path(f"folder:{folder}", tmp_path, {"channels": 1})
+    assert path.parent == tmp_path / "classifiers" and path.suffix == ".keras"
+
+
+class _Mean:
+    """A toy extractor: per-image channel means and a pixel as features."""
+
+    num_classes = None
+    protocol = {"name": "toy"}
+
+    def __init__(self):
+        self.seen = 0
+
+    def __call__(self, x):
+        self.seen += len(x)
+        return np.concatenate([x.mean(axis=(1, 2)), x[:, :1, 0, 0]], axis=1), None
+
+
+def test_reference_features_are_cached_and_extended(tmp_path):
+    datasets = load_dataset("digits", batch_size=50, shuffle_buffer=1)
+    x = load_arrays("digits").x_train
+    order = np.random.default_rng(REFERENCE_ORDER_SEED).permutation(len(x))
+    toy, path = _Mean(), tmp_path / "ref.npz"
+    first = reference_features(toy, datasets, "train", 30, path)
+    assert not first.cache_hit and toy.seen == 30 and path.is_file()
+    expected, _ = _Mean()(x[order[:30]])
+    np.testing.assert_allclose(first.features, expected, atol=1e-6)
+    np.testing.assert_allclose(first.cov, np.cov(expected, rowvar=False), atol=1e-9)
+    again = reference_features(toy, datasets, "train", 20, path)
+    assert again.cache_hit and toy.seen == 30
+    np.testing.assert_array_equal(again.features, first.features[:20])
+    more = reference_features(toy, datasets, "train", 45, path)
+    assert not more.cache_hit and toy.seen == 45
+    np.testing.assert_allclose(more.features, _Mean()(x[order[:45]])[0], atol=1e-6)
+    toy.protocol = {"name": "another"}  # another description: recomputed
+    assert not reference_features(toy, datasets, "train", 10, path).cache_hit
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ref.npz"]  # atomic

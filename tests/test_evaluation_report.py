@@ -43,7 +43,7 @@ def _check(report, model_name, num_generated):
     assert protocol["model"] == model_name and protocol["dataset"] == "digits"
     assert protocol["num_generated"] == num_generated
     assert protocol["num_real"] == num_generated and protocol["real_split"] == "train"
-    assert protocol["kid_subset_size"] == num_generated  # capped at the counts
+    assert protocol["kid_subset_size"] == num_generated // 2  # half of each set
     extractor = protocol["extractor"]
     assert extractor["dataset"] == "digits" and extractor["epochs"] == 5
 
@@ -103,3 +103,41 @@ def test_evaluate_generator_checks_shapes(extractor):
         evaluate_generator(gan, "digits", extractor=extractor)
     with pytest.raises(ValueError, match="real_split"):
         evaluate_generator(gan, "digits", extractor=extractor, real_split="val")
+
+
+@pytest.mark.parametrize("n_a, n_b, d", [(10, 14, 20), (60, 50, 20), (5, 5, 3)])
+def test_spectral_fid_equals_the_matrix_square_root(n_a, n_b, d):
+    from keras_genmodels.evaluation import metrics
+    from keras_genmodels.evaluation.report import frechet_distance
+
+    rng = np.random.default_rng(d)
+    a = rng.normal(size=(n_a, d))
+    b = rng.normal(size=(n_b, d)) @ rng.normal(size=(d, d)) * 0.5 + 0.3
+    assert frechet_distance(a, b) == pytest.approx(
+        metrics.frechet_distance(a, b), rel=1e-6, abs=1e-8
+    )
+    assert abs(frechet_distance(a, a)) < 1e-9 * np.trace(np.cov(a.T))
+
+
+def test_a_labelled_grey_folder_uses_its_classifier(tmp_path, monkeypatch):
+    from PIL import Image
+
+    data = load_arrays("digits")
+    pairs = zip(data.x_train[:120], data.y_train[:120], strict=True)
+    for i, (x, y) in enumerate(pairs):
+        folder = tmp_path / "digits" / f"class_{y}"
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.round(x[..., 0] * 255).astype(np.uint8)).save(
+            folder / f"{i}.png"
+        )
+    monkeypatch.setenv("KERAS_GENMODELS_HOME", str(tmp_path / "home"))
+    gan = GAN(data_shape=(8, 8, 1), latent_dim=4, seed=0)
+    dataset = f"folder:{tmp_path / 'digits'}"
+    report = evaluate_generator(gan, dataset, num_samples=30, kid_subsets=3)
+    extractor = report["protocol"]["extractor"]
+    assert extractor["name"] == "feature_classifier" and extractor["dataset"] == dataset
+    assert report["mode_coverage"]["num_classes"] == 10
+    assert report["protocol"]["data_options"] == {"image_size": [8, 8], "channels": 1}
+    (saved,) = (tmp_path / "home" / "classifiers").glob("folder-digits-*.keras")
+    with pytest.raises(ValueError, match="features must be one of"):
+        evaluate_generator(gan, dataset, features="pixels")

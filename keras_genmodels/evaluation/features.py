@@ -1,16 +1,20 @@
-"""Offline feature extractors: a cached in-package classifier, or local InceptionV3."""
+"""Feature extractors: a cached classifier of a labelled set; dataset keys; caches."""
 
 from __future__ import annotations
 
+import dataclasses
+import glob
 import hashlib
 import json
 import os
 import pathlib
+import re
 import time
 from typing import Any
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from keras_genmodels.io_utils import atomic_write
 
@@ -19,30 +23,74 @@ DEFAULT_EPOCHS = {"digits": 20, "mnist5k": 10}
 FEATURE_LAYER = "features"
 
 
-def classifier_path(dataset: str, cache_dir: str | os.PathLike | None = None):
+def home_dir(cache_dir: str | os.PathLike | None = None) -> pathlib.Path:
+    """`cache_dir`, else `$KERAS_GENMODELS_HOME`, else `~/.keras_genmodels`."""
+    root = cache_dir or os.environ.get(HOME_ENV_VAR) or "~/.keras_genmodels"
+    return pathlib.Path(root).expanduser()
+
+
+def _listing_digest(source: str, options: dict | None) -> str:
+    """SHA-1 of a folder's or glob's files (path, size, mtime) and the options."""
+    digest = hashlib.sha1(json.dumps(options or {}, sort_keys=True).encode())
+    if os.path.isdir(source):
+        files = sorted(p for p in pathlib.Path(source).rglob("*") if p.is_file())
+    else:
+        files = sorted(pathlib.Path(p) for p in glob.glob(source))
+    for file in files:
+        stat = file.stat()
+        name = file.relative_to(source) if os.path.isdir(source) else file
+        digest.update(f"{name.as_posix()}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:10]
+
+
+def dataset_key(dataset: str, options: dict | None = None) -> str:
+    """A file-name-safe key of a dataset that changes when its files change.
+
+    A named set is its name; "npz:PATH" is the file's stem and a hash of its path;
+    "folder:PATH" and "tfrecord:GLOB" are the stem and a hash of every file's
+    relative path, size and modification time plus the loader `options`, so
+    adding, removing or editing a file (or asking for another image size) gives
+    another key.
+
+    Example:
+
+    >>> dataset_key("digits")
+    'digits'
+    """
+    for prefix in ("folder:", "tfrecord:"):
+        if dataset.startswith(prefix):
+            source = os.path.abspath(dataset[len(prefix) :])
+            stem = re.sub(r"[^\w.-]", "_", pathlib.Path(source).stem) or "root"
+            return f"{prefix[:-1]}-{stem}-{_listing_digest(source, options)}"
+    if dataset.startswith("npz:"):
+        source = os.path.abspath(dataset[len("npz:") :])
+        digest = hashlib.sha1(source.encode()).hexdigest()[:8]
+        return f"npz-{pathlib.Path(source).stem}-{digest}"
+    return dataset
+
+
+def classifier_path(
+    dataset: str, cache_dir: str | os.PathLike | None = None, options=None
+):
     """Returns the cache file of a dataset's classifier.
 
     Args:
-        dataset: str. Dataset name; "npz:PATH" is named after the file's stem
-            and a hash of its path.
+        dataset: str. Dataset name, named after `dataset_key(dataset, options)`.
         cache_dir: path or None. None uses `$KERAS_GENMODELS_HOME`, else
             `~/.keras_genmodels`. Defaults to None.
+        options: dict or None. Loader options of a folder or TFRecord set.
+            Defaults to None.
 
     Returns:
-        The `pathlib.Path` `<cache_dir>/classifiers/<dataset>.keras`.
+        The `pathlib.Path` `<cache_dir>/classifiers/<dataset key>.keras`.
 
     Example:
 
     >>> classifier_path("digits", "/tmp/kg").as_posix()
     '/tmp/kg/classifiers/digits.keras'
     """
-    root = cache_dir or os.environ.get(HOME_ENV_VAR) or "~/.keras_genmodels"
-    name = dataset
-    if dataset.startswith("npz:"):
-        source = os.path.abspath(dataset[len("npz:") :])
-        digest = hashlib.sha1(source.encode()).hexdigest()[:8]
-        name = f"npz-{pathlib.Path(source).stem}-{digest}"
-    return pathlib.Path(root).expanduser() / "classifiers" / f"{name}.keras"
+    name = dataset_key(dataset, options)
+    return home_dir(cache_dir) / "classifiers" / f"{name}.keras"
 
 
 def build_classifier(
@@ -92,10 +140,10 @@ def build_classifier(
     return keras.Model(x, probabilities, name="feature_classifier")
 
 
-def _train(dataset: str, epochs: int, seed: int, batch_size: int, verbose: int):
+def _train(dataset, epochs, seed, batch_size, verbose, options=None):
     from keras_genmodels.data import load_arrays
 
-    data = load_arrays(dataset)
+    data = load_arrays(dataset, **(options or {}))
     if data.y_train is None or data.x_train.ndim != 4:
         raise ValueError(
             f"A feature classifier needs labelled images; dataset {dataset!r} has "
@@ -146,11 +194,17 @@ def load_or_train_classifier(
     path: str | os.PathLike | None = None,
     batch_size: int = 64,
     verbose: int = 0,
+    data_options: dict | None = None,
 ) -> tuple[keras.Model, dict[str, Any]]:
-    """Like `train_classifier`, and also returns the classifier's description."""
+    """Like `train_classifier`, and also returns the classifier's description.
+
+    `data_options` are the loader options (image_size, channels, ...) of a
+    folder or TFRecord set; they are part of the cache key.
+    """
     if epochs is not None and (not isinstance(epochs, int) or epochs < 1):
         raise ValueError(f"epochs must be a positive integer or None; got {epochs!r}.")
-    path = pathlib.Path(path) if path else classifier_path(dataset)
+    default = classifier_path(dataset, options=data_options)
+    path = pathlib.Path(path) if path else default
     info_path = path.with_suffix(".json")
     if path.is_file() and info_path.is_file():
         info = json.loads(info_path.read_text(encoding="utf-8"))
@@ -160,7 +214,8 @@ def load_or_train_classifier(
         if all(info.get(k) == v for k, v in wanted.items()):
             return keras.saving.load_model(path), {**info, "path": str(path)}
     epochs = epochs if epochs is not None else DEFAULT_EPOCHS.get(dataset, 10)
-    model, info = _train(dataset, epochs, seed, batch_size, verbose)
+    extra = {"options": data_options} if data_options else {}
+    model, info = _train(dataset, epochs, seed, batch_size, verbose, **extra)
     atomic_write(path, lambda tmp: model.save(tmp))
     text = json.dumps(info, indent=2) + "\n"  # written last: marks a complete cache
     atomic_write(info_path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
@@ -276,62 +331,165 @@ class FeatureExtractor:
         return features.astype(np.float64), probs.astype(np.float64)
 
 
-_INCEPTION_MODELS: dict[tuple[str, float], keras.Model] = {}
+REFERENCE_ORDER_SEED = 0
 
 
-def inception_features(images, weights, batch_size: int = 32) -> np.ndarray:
-    """Pool-3 (2048-d) InceptionV3 features from a LOCAL weights file.
-
-    Images in [0, 1] are resized to 299 x 299 (bilinear), grayscale is repeated
-    to 3 channels, and pixels are mapped to [-1, 1] as InceptionV3 expects. The
-    model is `keras.applications.InceptionV3(weights=weights, include_top=False,
-    pooling="avg")`, built once per file. Nothing is downloaded: use e.g. the
-    Keras file `inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5`. These
-    are Keras ImageNet weights, not the TF-slim graph of the original FID code,
-    so values are comparable with each other but not with published FIDs.
+@dataclasses.dataclass(frozen=True)
+class ReferenceFeatures:
+    """Features of real images and the statistics of all cached ones.
 
     Args:
-        images: array-like. Images (N, H, W, C), C = 1 or 3, values in [0, 1].
-        weights: str or path. The local weights file (required).
-        batch_size: int. Images per forward pass. Defaults to 32.
+        features: np.ndarray. Float64 (m, d): the first m images of the split in
+            its fixed order (a permutation seeded with `REFERENCE_ORDER_SEED`).
+        mean: np.ndarray. Mean (d,) of every cached feature vector.
+        cov: np.ndarray. Unbiased covariance (d, d) of every cached vector.
+        num_split: int. Images in the split.
+        path: pathlib.Path or None. The cache file.
+        cache_hit: bool. Whether nothing had to be computed.
+    """
 
-    Returns:
-        A float64 array (N, 2048).
+    features: np.ndarray
+    mean: np.ndarray
+    cov: np.ndarray
+    num_split: int
+    path: pathlib.Path | None
+    cache_hit: bool
 
-    Raises:
-        ValueError: if `weights` is None or "imagenet" (a download), or the
-            images have a bad shape.
-        FileNotFoundError: if the weights file does not exist.
+
+def reference_path(dataset, split, image_shape, extractor_key, options=None,
+                   cache_dir=None) -> pathlib.Path:
+    """`<home>/reference/<dataset key>-<split>-<HxWxC>-<extractor key>.npz`.
 
     Example:
 
-    >>> inception_features(np.zeros((1, 8, 8, 1)), weights=None)
-    Traceback (most recent call last):
-    ...
-    ValueError: inception_features needs `weights`: the path of a local ...
+    >>> reference_path("digits", "train", (8, 8, 1), "inception-ab12", None,
+    ...                "/tmp/kg").as_posix()
+    '/tmp/kg/reference/digits-train-8x8x1-inception-ab12.npz'
     """
-    if weights is None or str(weights) == "imagenet":
+    shape = "x".join(str(int(s)) for s in image_shape)
+    name = f"{dataset_key(dataset, options)}-{split}-{shape}-{extractor_key}.npz"
+    return home_dir(cache_dir) / "reference" / name
+
+
+def _extract(extractor, x, progress):
+    if progress is not None and hasattr(extractor, "features"):
+        return extractor.features(x, progress=progress)
+    features = extractor(x)[0]
+    if progress is not None:
+        progress.add(len(x))
+    return features
+
+
+def _features_at(extractor, ds, labelled, positions, verbose, chunk=256):
+    """Features of the stream's elements at `positions`, in that order."""
+    rank = {int(i): r for r, i in enumerate(positions)}
+    last = int(max(positions))
+    bar = keras.utils.Progbar(len(positions)) if verbose else None
+    pending, ranks, parts, offset = [], [], [], 0
+
+    def flush():
+        parts.append((list(ranks), _extract(extractor, np.concatenate(pending), bar)))
+        pending.clear()
+        ranks.clear()
+
+    for element in ds:
+        x = (element[0] if labelled else element).numpy()
+        keep = [j for j in range(len(x)) if offset + j in rank]
+        if keep:
+            pending.append(x[keep])
+            ranks.extend(rank[offset + j] for j in keep)
+        offset += len(x)
+        if len(ranks) >= chunk:
+            flush()
+        if offset > last:
+            break
+    if ranks:
+        flush()
+    found = sum(len(r) for r, _ in parts)
+    if found != len(positions):
         raise ValueError(
-            "inception_features needs `weights`: the path of a local InceptionV3 "
-            "no-top weights file (e.g. inception_v3_weights_tf_dim_ordering_tf_"
-            f"kernels_notop.h5); got {weights!r}. Nothing is downloaded at runtime."
+            f"the dataset yielded {offset} images, fewer than the {last + 1} it "
+            "announced (invalid files skipped while reading?); validate it with "
+            "validate='full'."
         )
-    path = os.path.abspath(os.fspath(weights))
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"InceptionV3 weights file not found: {path!r}")
-    x = _images(images, None)
-    if x.shape[-1] not in (1, 3):
-        raise ValueError(f"images must have 1 or 3 channels; got {x.shape[-1]}.")
-    key = (path, os.path.getmtime(path))
-    if key not in _INCEPTION_MODELS:
-        _INCEPTION_MODELS[key] = keras.applications.InceptionV3(
-            weights=path, include_top=False, pooling="avg", input_shape=(299, 299, 3)
+    out = np.empty((len(positions), parts[0][1].shape[1]), np.float64)
+    for r, features in parts:
+        out[r] = features
+    return out
+
+
+def reference_features(
+    extractor, datasets, split: str = "train", count: int = 2000, path=None,
+    verbose: int = 0,
+) -> ReferenceFeatures:
+    """Features of the first `count` real images of a split, cached in `path`.
+
+    The split's images are taken in a fixed order (a permutation of their
+    positions, seeded with 0, of an unshuffled pipeline), so the images used do
+    not depend on what is cached. The `.npz` cache holds the features of the
+    first n images of that order (float32), their mean and covariance and a
+    description (dataset, split, image shape, split size, extractor); a later
+    request for at most n images reads it, a larger one computes only the
+    missing images and rewrites it atomically. A cache with another description
+    is recomputed.
+
+    Args:
+        extractor: a feature extractor. `extractor(x)[0]` are features.
+        datasets: Datasets. `load_dataset(..., shuffle_buffer=1)` (unshuffled).
+        split: str. "train" or "test". Defaults to "train".
+        count: int. Images wanted (capped at the split's size). Defaults to 2000.
+        path: path or None. The cache file; None caches nothing. Defaults to None.
+        verbose: int. 1 shows a progress bar. Defaults to 0.
+
+    Returns:
+        A `ReferenceFeatures`.
+
+    Raises:
+        ValueError: for a split the dataset does not have.
+    """
+    ds = datasets.train if split == "train" else datasets.test
+    info = datasets.info
+    if ds is None:
+        raise ValueError(
+            f"dataset {info.name!r} has no {split!r} split (test_fraction=0?); "
+            "use real_split='train'."
         )
-    model = _INCEPTION_MODELS[key]
-    out = []
-    for start in range(0, len(x), batch_size):
-        batch = keras.ops.image.resize(x[start : start + batch_size], (299, 299))
-        if batch.shape[-1] == 1:
-            batch = keras.ops.repeat(batch, 3, axis=-1)
-        out.append(keras.ops.convert_to_numpy(model(batch * 2.0 - 1.0)))
-    return np.concatenate(out).astype(np.float64)
+    total = info.num_train if split == "train" else info.num_test
+    if total is None:
+        total = sum(int(tf.shape(e[0] if info.labelled else e)[0]) for e in ds)
+    order = np.random.default_rng(REFERENCE_ORDER_SEED).permutation(total)
+    wanted = min(int(count), total)
+    meta = dict(
+        dataset=info.name,
+        split=split,
+        image_shape=[int(s) for s in info.image_shape],
+        num_split=int(total),
+        order_seed=REFERENCE_ORDER_SEED,
+        extractor=extractor.protocol,
+    )
+    meta = json.loads(json.dumps(meta))
+    cached = None
+    path = None if path is None else pathlib.Path(path)
+    if path is not None and path.is_file():
+        with np.load(path) as stored:
+            if json.loads(str(stored["meta"])) == meta:
+                cached = stored["features"].astype(np.float64)
+                mean, cov = stored["mean"], stored["cov"]
+    hit = cached is not None and len(cached) >= wanted
+    if not hit:
+        start = 0 if cached is None else len(cached)
+        new = _features_at(extractor, ds, info.labelled, order[start:wanted], verbose)
+        cached = new if cached is None else np.concatenate([cached, new])
+        mean, cov = cached.mean(axis=0), np.cov(cached, rowvar=False)
+        if path is not None:
+            atomic_write(
+                path,
+                lambda tmp: np.savez(
+                    tmp,
+                    features=cached.astype(np.float32),
+                    mean=mean,
+                    cov=cov,
+                    meta=np.array(json.dumps(meta)),
+                ),
+            )
+    return ReferenceFeatures(cached[:wanted], mean, cov, int(total), path, hit)
