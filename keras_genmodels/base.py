@@ -2,11 +2,77 @@
 
 from __future__ import annotations
 
+import warnings
+
 import keras
 import numpy as np
 import tensorflow as tf
 
 from keras_genmodels import distribute, validation
+
+
+def data_shape_argument(data_shape, old_name: str, old_value):
+    """`data_shape` as a tuple (or None), also when given as its old spelling.
+
+    `old_name` (e.g. "input_shape") is a deprecated alias: a `DeprecationWarning`
+    names `data_shape`; passing both is a ValueError.
+    """
+    if old_value is not None:
+        if data_shape is not None:
+            raise ValueError(
+                f"Pass `data_shape` only; got data_shape={data_shape!r} and its "
+                f"deprecated alias {old_name}={old_value!r}."
+            )
+        warnings.warn(
+            f"`{old_name}` is deprecated; pass `data_shape` instead.",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        data_shape = old_value
+    if data_shape is None:
+        return None
+    try:
+        shape = tuple(int(d) for d in data_shape)
+    except (TypeError, ValueError):
+        shape = ()
+    if not shape or min(shape) < 1:
+        raise ValueError(
+            f"`data_shape` must be a tuple of positive ints; got {data_shape!r}."
+        )
+    return shape
+
+
+def renamed_config_key(config: dict, old_name: str) -> dict:
+    """A config saved with `old_name` (the old spelling of `data_shape`), renamed."""
+    config = dict(config)
+    if old_name in config:
+        old = config.pop(old_name)
+        if config.get("data_shape") is None:
+            config["data_shape"] = old
+    return config
+
+
+def functional_input_shapes(model) -> list[tuple] | None:
+    """Per-example shapes of a functional model's inputs; None for a subclassed one.
+
+    Subclassed models have no symbolic inputs (nor `input_shape`); their shapes
+    come from the model's arguments and a call on a zero batch.
+    """
+    inputs = getattr(model, "inputs", None)
+    if not inputs:
+        return None
+    return [tuple(tensor.shape[1:]) for tensor in inputs]
+
+
+def call_on_zeros(model, inputs, what: str):
+    """`model(inputs)` on a zero batch, building it; a ValueError that says why."""
+    try:
+        return model(inputs, training=False)
+    except Exception as error:  # a user network's own error, re-raised with context
+        raise ValueError(
+            f"Could not build {what} on a zero batch of "
+            f"{[tuple(x.shape) for x in tf.nest.flatten(inputs)]}: {error}"
+        ) from error
 
 
 class _BoundedProgbarLogger(keras.callbacks.ProgbarLogger):

@@ -18,7 +18,7 @@ def _two_class_data(n=512):
 def _cgan(**kwargs):
     keras.utils.set_random_seed(0)
     gan = ConditionalGAN(
-        image_shape=(4,), latent_dim=4, num_classes=2, seed=0, **kwargs
+        data_shape=(4,), latent_dim=4, num_classes=2, seed=0, **kwargs
     )
     gan.compile(
         d_optimizer=keras.optimizers.Adam(1e-3), g_optimizer=keras.optimizers.Adam(1e-3)
@@ -64,4 +64,22 @@ def test_bad_labels_and_arguments():
     with pytest.raises(ValueError, match="`labels` must be 2 integers"):
         gan.generate(2, labels=[0.5, 1.0])
     with pytest.raises(ValueError, match="num_classes.*got None"):
-        ConditionalGAN(image_shape=(4,), latent_dim=2)
+        ConditionalGAN(data_shape=(4,), latent_dim=2)
+
+
+def test_sample_equals_generate_with_balanced_default_labels():
+    gan = _cgan()
+    np.testing.assert_array_equal(gan.sample(4, seed=1), gan.generate(4, seed=1))
+    np.testing.assert_array_equal(
+        gan.sample(4, seed=1),
+        gan.generate(4, seed=1, labels=[0, 1, 0, 1]),
+    )
+    assert not np.allclose(
+        gan.sample(4, seed=1), gan.sample(4, seed=1, labels=[1, 1, 1, 1])
+    )
+    with pytest.warns(DeprecationWarning, match="image_shape"):
+        old = ConditionalGAN(image_shape=(4,), latent_dim=2, num_classes=2)
+    config = old.get_config()
+    assert config["data_shape"] == [4] and "image_shape" not in config
+    config["image_shape"] = config.pop("data_shape")
+    assert ConditionalGAN.from_config(config).data_shape == (4,)

@@ -10,7 +10,7 @@ from tests.test_case import assert_config_round_trip, assert_saved_model_round_t
 
 def _vector_gan(**kwargs):
     keras.utils.set_random_seed(0)
-    kwargs.setdefault("image_shape", (4,))
+    kwargs.setdefault("data_shape", (4,))
     kwargs.setdefault("latent_dim", 2)
     return GAN(seed=0, **kwargs)
 
@@ -71,7 +71,7 @@ def test_metrics_are_the_per_example_losses_of_the_step(loss):
 def test_short_mnist5k_run_teaches_the_discriminator():
     arrays = data.load_arrays("mnist5k")
     keras.utils.set_random_seed(0)
-    gan = GAN(image_shape=(28, 28, 1), latent_dim=32, seed=0)
+    gan = GAN(data_shape=(28, 28, 1), latent_dim=32, seed=0)
     gan.compile(
         d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
         g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
@@ -138,7 +138,7 @@ def test_bad_compile_arguments(compile_kwargs, message):
     ("kwargs", "message"),
     [
         ({"ema_decay": 1.5}, "ema_decay.*1.5"),
-        ({"image_shape": None}, "image_shape` is required"),
+        ({"data_shape": None}, "data_shape` is required"),
         ({"latent_dim": 0}, "latent_dim.*got 0"),
         ({"generator": keras.Sequential()}, "both `generator` and `discriminator`"),
     ],
@@ -158,3 +158,27 @@ def test_bad_data_and_latents():
         gan.generate(np.zeros((3, 7), "float32"))
     with pytest.raises(ValueError, match="num_samples.*got 0"):
         gan.generate(0)
+
+
+def test_sample_equals_generate_and_checks_its_argument():
+    gan = _vector_gan(ema_decay=0.9)
+    np.testing.assert_array_equal(gan.sample(5, seed=3), gan.generate(5, seed=3))
+    assert not np.allclose(gan.sample(5, seed=3), gan.sample(5, seed=4))
+    with pytest.raises(ValueError, match="num_samples.*got 2.5"):
+        gan.sample(2.5)
+
+
+def test_data_shape_is_the_argument_and_image_shape_a_deprecated_alias():
+    with pytest.warns(DeprecationWarning, match="`image_shape` is deprecated.*data"):
+        old = GAN(image_shape=(4,), latent_dim=2, seed=0)
+    assert old.data_shape == (4,) and old.get_config()["data_shape"] == [4]
+    assert "image_shape" not in old.get_config()
+    with pytest.raises(ValueError, match="data_shape` only.*image_shape"):
+        GAN(data_shape=(4,), image_shape=(4,), latent_dim=2)
+    # A config saved under the old key (and without nets' shapes) still loads.
+    config = {**_vector_gan().get_config(), "image_shape": [4]}
+    del config["data_shape"]
+    loaded = GAN.from_config(config)
+    assert loaded.data_shape == (4,) and loaded.latent_dim == 2
+    with pytest.raises(ValueError, match=r"output \(4,\) does not match `data_sh"):
+        GAN(generator=old.generator, discriminator=old.discriminator, data_shape=(5,))

@@ -8,7 +8,7 @@ from tests.test_case import assert_config_round_trip, assert_saved_model_round_t
 
 def _tiny_vae(**kwargs):
     keras.utils.set_random_seed(0)
-    kwargs.setdefault("input_shape", (4,))
+    kwargs.setdefault("data_shape", (4,))
     kwargs.setdefault("latent_dim", 2)
     return VAE(seed=0, **kwargs)
 
@@ -22,7 +22,7 @@ def digits():
 def trained(digits):
     """A default conv VAE trained briefly on scikit-learn's digits."""
     keras.utils.set_random_seed(0)
-    vae = VAE(input_shape=(8, 8, 1), latent_dim=8, seed=0)
+    vae = VAE(data_shape=(8, 8, 1), latent_dim=8, seed=0)
     vae.compile(optimizer=keras.optimizers.Adam(2e-3))
     untrained = vae.evaluate(digits.x_test, verbose=0, return_dict=True)
     vae.fit(digits.x_train, epochs=25, batch_size=64, verbose=0)
@@ -151,3 +151,19 @@ def test_a_config_saved_before_pluggable_priors_still_loads():
     rebuilt = VAE.from_config(config)
     assert type(rebuilt.prior_layer).__name__ == "StandardNormalPrior"
     assert rebuilt.analytic_kl and rebuilt.kl_estimator == "analytic"
+
+
+def test_data_shape_is_the_argument_and_input_shape_a_deprecated_alias():
+    with pytest.warns(DeprecationWarning, match="`input_shape` is deprecated.*data"):
+        old = VAE(input_shape=(4,), latent_dim=2, seed=0)
+    assert old.data_shape == (4,) and old.get_config()["data_shape"] == [4]
+    assert "input_shape" not in old.get_config()
+    with pytest.raises(ValueError, match="data_shape` only.*input_shape"):
+        VAE(data_shape=(4,), input_shape=(4,))
+    config = old.get_config()
+    config["input_shape"] = config.pop("data_shape")  # a file saved before
+    loaded = VAE.from_config(config)
+    assert loaded.data_shape == (4,) and loaded.latent_dim == 2
+    np.testing.assert_array_equal(old.sample(3, seed=1).shape, (3, 4))
+    with pytest.raises(ValueError, match="encoder must output 2 \\* latent_dim = 6"):
+        VAE(encoder=old.encoder, decoder=networks.build_decoder((4,), latent_dim=3))

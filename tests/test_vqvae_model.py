@@ -17,7 +17,7 @@ def _small_prior(num_embeddings=16, seed=0):
 def _vqvae(**kwargs):
     kwargs = {"num_embeddings": 16, "embedding_dim": 4, "seed": 0, **kwargs}
     return VQVAE(
-        input_shape=(8, 8, 1), prior=_small_prior(kwargs["num_embeddings"]), **kwargs
+        data_shape=(8, 8, 1), prior=_small_prior(kwargs["num_embeddings"]), **kwargs
     )
 
 
@@ -139,11 +139,24 @@ def test_bad_inputs_name_the_argument():
     with pytest.raises(ValueError, match="`num_samples`.*-1"):
         model.sample(-1)
     with pytest.raises(ValueError, match="`input_shape`.*multiples of 4.*10"):
-        VQVAE(input_shape=(10, 10, 1))
+        VQVAE(data_shape=(10, 10, 1))
     with pytest.raises(ValueError, match="`prior` models 16 codes.*8 codes"):
-        VQVAE(input_shape=(8, 8, 1), num_embeddings=8, prior=_small_prior(16))
+        VQVAE(data_shape=(8, 8, 1), num_embeddings=8, prior=_small_prior(16))
     with pytest.raises(ValueError, match="`codebook_update`.*'kmeans'"):
         _vqvae(codebook_update="kmeans")
     model.compile()
     with pytest.raises(ValueError, match="does not take `loss`"):
         model.compile(loss="mse")
+
+
+def test_data_shape_is_the_argument_and_input_shape_a_deprecated_alias():
+    prior = _small_prior(8)
+    with pytest.warns(DeprecationWarning, match="`input_shape` is deprecated"):
+        old = VQVAE(input_shape=(8, 8, 1), num_embeddings=8, embedding_dim=4,
+                    prior=prior)  # fmt: skip
+    config = old.get_config()
+    assert config["data_shape"] == [8, 8, 1] and "input_shape" not in config
+    with pytest.raises(ValueError, match="data_shape` only"):
+        VQVAE(data_shape=(8, 8, 1), input_shape=(8, 8, 1))
+    config["input_shape"] = config.pop("data_shape")
+    assert VQVAE.from_config(config).data_shape == (8, 8, 1)

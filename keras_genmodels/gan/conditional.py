@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_genmodels import networks
+from keras_genmodels.base import data_shape_argument
 from keras_genmodels.gan.model import GAN
 
 
@@ -20,24 +21,25 @@ class ConditionalGAN(GAN):
 
     Args:
         generator: keras.Model or None. Takes `[z, labels]`. Defaults to
-            `networks.build_generator(image_shape, latent_dim, num_classes)`.
+            `networks.build_generator(data_shape, latent_dim, num_classes)`.
         discriminator: keras.Model or None. Takes `[x, labels]`. Defaults to
-            `networks.build_discriminator(image_shape, num_classes, ...)`.
-        image_shape: tuple or None. As for `GAN`.
+            `networks.build_discriminator(data_shape, num_classes, ...)`.
+        data_shape: tuple or None. As for `GAN`.
         latent_dim: int. As for `GAN`. Defaults to 64.
         num_classes: int. Number of classes; labels lie in [0, num_classes).
+        image_shape: deprecated alias of `data_shape` (a DeprecationWarning).
         **kwargs: the other `GAN` arguments (`spectral_normalization`,
-            `ema_decay`, `seed`, ...).
+            `ema_decay`, `seed`, `augmentation`, ...).
 
     Example:
 
     >>> import numpy as np, keras
-    >>> gan = ConditionalGAN(image_shape=(8, 8, 1), latent_dim=4, num_classes=3)
+    >>> gan = ConditionalGAN(data_shape=(8, 8, 1), latent_dim=4, num_classes=3)
     >>> gan.compile(d_optimizer="adam", g_optimizer="adam")
     >>> x = np.random.default_rng(0).uniform(size=(12, 8, 8, 1)).astype("float32")
     >>> y = np.arange(12) % 3
     >>> _ = gan.fit(x, y, batch_size=6, epochs=1, verbose=0)
-    >>> tuple(gan.generate(4, labels=[0, 1, 2, 0], seed=0).shape)
+    >>> tuple(gan.sample(4, seed=0, labels=[0, 1, 2, 0]).shape)
     (4, 8, 8, 1)
 
     References:
@@ -49,22 +51,24 @@ class ConditionalGAN(GAN):
         self,
         generator=None,
         discriminator=None,
-        image_shape=None,
+        data_shape=None,
         latent_dim=64,
         num_classes=None,
         spectral_normalization=False,
+        image_shape=None,
         **kwargs,
     ):
         networks.check_num_classes(num_classes)
-        if generator is None and discriminator is None and image_shape is not None:
-            generator = networks.build_generator(image_shape, latent_dim, num_classes)
+        data_shape = data_shape_argument(data_shape, "image_shape", image_shape)
+        if generator is None and discriminator is None and data_shape is not None:
+            generator = networks.build_generator(data_shape, latent_dim, num_classes)
             discriminator = networks.build_discriminator(
-                image_shape, num_classes, spectral_normalization
+                data_shape, num_classes, spectral_normalization
             )
         super().__init__(
             generator,
             discriminator,
-            image_shape=image_shape,
+            data_shape=data_shape,
             latent_dim=latent_dim,
             spectral_normalization=spectral_normalization,
             **kwargs,
@@ -102,8 +106,22 @@ class ConditionalGAN(GAN):
         generator = self.ema_generator or self.generator
         return generator(inputs, training=training)
 
+    def sample(self, num_samples: int, seed=None, labels=None):
+        """`num_samples` examples, one per label; labels 0, 1, ... cycling if None.
+
+        Equal to `generate(num_samples, seed=seed, labels=labels)`.
+        """
+        if isinstance(num_samples, bool) or not isinstance(num_samples, int):
+            raise ValueError(
+                f"`num_samples` must be a positive integer; got {num_samples!r}."
+            )
+        return self.generate(num_samples, seed=seed, labels=labels)
+
     def generate(self, num_samples_or_z, seed=None, labels=None):
-        """Generates one example per label (cycling 0, 1, ... when `labels` is None)."""
+        """Generates one example per label (cycling 0, 1, ... when `labels` is None).
+
+        `sample` under the GAN's own name, which also takes latent codes `z`.
+        """
         z = self._latents(num_samples_or_z, seed)
         count = int(z.shape[0])
         if labels is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import keras
 import tensorflow as tf
 
 
@@ -22,9 +21,28 @@ def warmed_up_decay(decay, updates):
     return tf.minimum(tf.cast(decay, tf.float32), (1.0 + t) / (10.0 + t))
 
 
-def make_ema_generator(generator):
-    """A frozen copy of `generator` holding its current weights."""
-    ema = keras.models.clone_model(generator)
+def make_ema_generator(generator, inputs):
+    """A frozen copy of `generator` holding its current weights.
+
+    The copy is `type(generator).from_config(generator.get_config())`, built by
+    a call on `inputs` (a zero batch), so functional, Sequential and subclassed
+    generators all work; a subclassed one must implement `get_config` (Keras
+    writes it for constructors that take only plain Python values).
+
+    Raises:
+        ValueError: the generator cannot be rebuilt from its config.
+    """
+    try:
+        ema = type(generator).from_config(generator.get_config())
+        ema(inputs, training=False)
+    except (NotImplementedError, TypeError, ValueError) as error:
+        raise ValueError(
+            f"`ema_decay` needs a copy of the generator, rebuilt with "
+            f"`{type(generator).__name__}.from_config(generator.get_config())`, "
+            f"which failed: {error}. Implement `get_config` (returning the "
+            "constructor's arguments) in the generator's class, or pass "
+            "ema_decay=None."
+        ) from error
     ema.name = "ema_generator"
     ema.set_weights(generator.get_weights())
     ema.trainable = False

@@ -6,7 +6,13 @@ import keras
 import tensorflow as tf
 
 from keras_genmodels import networks, validation
-from keras_genmodels.base import GenerativeModel
+from keras_genmodels.base import (
+    GenerativeModel,
+    call_on_zeros,
+    data_shape_argument,
+    functional_input_shapes,
+    renamed_config_key,
+)
 from keras_genmodels.gan import ema, losses
 from keras_genmodels.gan.optimizers import GANOptimizers, check_optimizer_pair
 
@@ -70,13 +76,18 @@ class GAN(GenerativeModel):
 
     Args:
         generator: keras.Model or None. Maps z (and labels, for `ConditionalGAN`) to
-            data. Defaults to `networks.build_generator(image_shape, latent_dim)`.
+            data. Functional or subclassed; a subclassed generator used with
+            `ema_decay` must implement `get_config` (the EMA copy is rebuilt
+            from it). Defaults to `networks.build_generator(data_shape,
+            latent_dim)`.
         discriminator: keras.Model or None. Maps data (and labels) to one logit per
-            example. Defaults to `networks.build_discriminator(image_shape)`.
-        image_shape: tuple or None. Shape of one example; required when the
-            networks are omitted, else read from the discriminator.
-        latent_dim: int. Size of z; read from the generator when one is given.
-            Defaults to 64 (the CLI's default).
+            example. Functional or subclassed. Defaults to
+            `networks.build_discriminator(data_shape)`.
+        data_shape: tuple or None. Shape of one example; required when the
+            networks are omitted, else the generator's output shape (checked
+            against it when given). Both networks are built on a zero batch.
+        latent_dim: int. Size of z; read from a functional generator's input,
+            else this value. Defaults to 64 (the CLI's default).
         spectral_normalization: bool. Spectral normalisation in the default
             discriminator. Defaults to False.
         ema_decay: float or None. Decay of an exponential moving average of the
@@ -90,11 +101,12 @@ class GAN(GenerativeModel):
             lie in, checked by `fit`/`evaluate`: "auto" reads it from the
             generator's final activation (sigmoid: (0, 1), tanh: (-1, 1), else
             no check); None disables the check. Defaults to "auto".
+        image_shape: deprecated alias of `data_shape` (a DeprecationWarning).
 
     Example:
 
     >>> import numpy as np, keras
-    >>> gan = GAN(image_shape=(8, 8, 1), latent_dim=4, seed=0)
+    >>> gan = GAN(data_shape=(8, 8, 1), latent_dim=4, seed=0)
     >>> gan.compile(d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
     ...             g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
     >>> x = np.random.default_rng(0).uniform(size=(32, 8, 8, 1)).astype("float32")
@@ -117,30 +129,33 @@ class GAN(GenerativeModel):
         self,
         generator=None,
         discriminator=None,
-        image_shape=None,
+        data_shape=None,
         latent_dim=64,
         spectral_normalization=False,
         ema_decay=None,
         seed=None,
         data_range="auto",
+        augmentation=None,
+        image_shape=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        data_shape = data_shape_argument(data_shape, "image_shape", image_shape)
         if (generator is None) != (discriminator is None):
             raise ValueError(
                 "Pass both `generator` and `discriminator`, or neither (then "
-                f"`image_shape` builds the defaults); got generator={generator!r}, "
+                f"`data_shape` builds the defaults); got generator={generator!r}, "
                 f"discriminator={discriminator!r}."
             )
         if generator is None:
-            if image_shape is None:
+            if data_shape is None:
                 raise ValueError(
-                    "`image_shape` is required when `generator` and "
-                    "`discriminator` are omitted; got image_shape=None."
+                    "`data_shape` is required when `generator` and "
+                    "`discriminator` are omitted; got data_shape=None."
                 )
-            generator = networks.build_generator(image_shape, latent_dim)
+            generator = networks.build_generator(data_shape, latent_dim)
             discriminator = networks.build_discriminator(
-                image_shape, spectral_normalization=spectral_normalization
+                data_shape, spectral_normalization=spectral_normalization
             )
         if ema_decay is not None and not 0.0 < ema_decay < 1.0:
             raise ValueError(
@@ -148,14 +163,14 @@ class GAN(GenerativeModel):
             )
         self.generator = generator
         self.discriminator = discriminator
-        self.image_shape_arg = None if image_shape is None else tuple(image_shape)
-        self.data_shape = tuple(self._first(discriminator.input_shape)[1:])
-        self.latent_dim = int(self._first(generator.input_shape)[-1])
+        self.latent_dim, self.data_shape = self._network_shapes(data_shape, latent_dim)
         self.spectral_normalization = bool(spectral_normalization)
         self.ema_decay = ema_decay
         self.ema_generator = None
         if ema_decay is not None:
-            self.ema_generator = ema.make_ema_generator(generator)
+            self.ema_generator = ema.make_ema_generator(
+                generator, self._zero_generator_inputs()
+            )
         self.seed = seed
         self.data_range_arg, self.data_range = _data_range(data_range, generator)
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -167,9 +182,47 @@ class GAN(GenerativeModel):
         self.penalty_weights = {name: 0.0 for name in losses.PENALTIES}
         self.built = True
 
-    @staticmethod
-    def _first(shape):
-        return shape[0] if isinstance(shape, list) else shape
+    def _zero_generator_inputs(self, count=2):
+        z = tf.zeros([count, self.latent_dim])
+        return self.generator_inputs(z, tf.zeros([count], tf.int32))
+
+    def _network_shapes(self, data_shape, latent_dim):
+        """`(latent_dim, data_shape)` from the arguments or the networks; builds both.
+
+        A functional generator's input gives `latent_dim` and a functional
+        discriminator's input `data_shape`; a subclassed network has neither, so
+        `latent_dim` is the argument and `data_shape` the argument or the shape
+        of the generator's output on a zero batch.
+        """
+        g_shapes = functional_input_shapes(self.generator)
+        d_shapes = functional_input_shapes(self.discriminator)
+        if g_shapes is not None:
+            latent_dim = g_shapes[0][-1]
+        if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or (
+            latent_dim < 1
+        ):
+            raise ValueError(f"`latent_dim` must be an int >= 1; got {latent_dim!r}.")
+        self.latent_dim = latent_dim
+        fake = call_on_zeros(
+            self.generator, self._zero_generator_inputs(), "the generator"
+        )
+        shape = tuple(fake.shape[1:])
+        known = [("`data_shape`", data_shape)]
+        if d_shapes is not None and None not in d_shapes[0]:
+            known.append(("the discriminator's input", d_shapes[0]))
+        for name, other in known:
+            if other is not None and tuple(other) != shape:
+                raise ValueError(
+                    f"The generator's output {shape} does not match {name} "
+                    f"{tuple(other)}."
+                )
+        shape = tuple(int(d) for d in shape)
+        call_on_zeros(
+            self.discriminator,
+            self.discriminator_inputs(tf.zeros([2, *shape]), tf.zeros([2], tf.int32)),
+            "the discriminator",
+        )
+        return latent_dim, shape
 
     # ---- hooks a conditional variant overrides ----------------------------------
     def split_batch(self, data):
@@ -468,11 +521,24 @@ class GAN(GenerativeModel):
             )
         return validation.check_array(num_samples_or_z, (self.latent_dim,), False, "z")
 
+    def sample(self, num_samples: int, seed=None):
+        """Generates `num_samples` examples from z ~ N(0, I); same int seed, same.
+
+        The sampling call every family has; equal to `generate(num_samples,
+        seed=seed)`. Uses the EMA generator when `ema_decay` is set.
+        """
+        if isinstance(num_samples, bool) or not isinstance(num_samples, int):
+            raise ValueError(
+                f"`num_samples` must be a positive integer; got {num_samples!r}."
+            )
+        return self.generate(num_samples, seed=seed)
+
     def generate(self, num_samples_or_z, seed=None):
         """Generates from `num_samples` draws z ~ N(0, I) (or from the given `z`).
 
-        Uses the EMA generator when `ema_decay` is set. The same int `seed` gives
-        the same samples.
+        `sample` under the GAN's own name, which also takes latent codes `z`
+        [batch, latent_dim]. Uses the EMA generator when `ema_decay` is set. The
+        same int `seed` gives the same samples.
         """
         z = self._latents(num_samples_or_z, seed)
         return (self.ema_generator or self.generator)(z)
@@ -483,7 +549,7 @@ class GAN(GenerativeModel):
         config.update(
             generator=keras.saving.serialize_keras_object(self.generator),
             discriminator=keras.saving.serialize_keras_object(self.discriminator),
-            image_shape=self.image_shape_arg,
+            data_shape=list(self.data_shape),
             latent_dim=self.latent_dim,
             spectral_normalization=self.spectral_normalization,
             ema_decay=self.ema_decay,
@@ -494,7 +560,7 @@ class GAN(GenerativeModel):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
+        config = renamed_config_key(config, "image_shape")
         for key in ("generator", "discriminator"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)

@@ -9,7 +9,13 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from keras_genmodels import networks, validation
-from keras_genmodels.base import GenerativeModel
+from keras_genmodels.base import (
+    GenerativeModel,
+    call_on_zeros,
+    data_shape_argument,
+    functional_input_shapes,
+    renamed_config_key,
+)
 from keras_genmodels.vae.iwae import importance_weighted_log_likelihood
 from keras_genmodels.vae.likelihoods import get_likelihood
 from keras_genmodels.vae.priors import get_prior
@@ -29,6 +35,43 @@ def _check_num_samples(num_samples):
         raise ValueError(
             f"`num_samples` must be a positive integer; got {num_samples!r}."
         )
+
+
+def _network_shapes(encoder, decoder, data_shape, latent_dim):
+    """`(latent_dim, data_shape)` from the arguments or the networks; builds both.
+
+    A functional decoder's input gives `latent_dim` and a functional encoder's
+    input `data_shape`; for subclassed networks they are the arguments, or the
+    shape of the decoder's output on a zero batch. The encoder must give
+    2 * latent_dim features (or a pair of latent_dim each) on a zero batch.
+    """
+    decoder_inputs = functional_input_shapes(decoder)
+    encoder_inputs = functional_input_shapes(encoder)
+    if decoder_inputs is not None:
+        latent_dim = decoder_inputs[0][-1]
+    if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or (
+        latent_dim < 1
+    ):
+        raise ValueError(f"`latent_dim` must be an int >= 1; got {latent_dim!r}.")
+    output = call_on_zeros(decoder, tf.zeros([2, latent_dim]), "the decoder")
+    shape = tuple(int(d) for d in output.shape[1:])
+    known = [("`data_shape`", data_shape)]
+    if encoder_inputs is not None and None not in encoder_inputs[0]:
+        known.append(("the encoder's input", encoder_inputs[0]))
+    for name, other in known:
+        if other is not None and tuple(other) != shape:
+            raise ValueError(
+                f"The decoder's output {shape} does not match {name} {tuple(other)}."
+            )
+    features = call_on_zeros(encoder, tf.zeros([2, *shape]), "the encoder")
+    widths = [int(t.shape[-1]) for t in tf.nest.flatten(features)]
+    if widths not in ([2 * latent_dim], [latent_dim, latent_dim]):
+        raise ValueError(
+            f"The encoder must output 2 * latent_dim = {2 * latent_dim} features "
+            f"(or a pair of {latent_dim}); it gives {widths}. Pass the networks' "
+            "`latent_dim`."
+        )
+    return latent_dim, shape
 
 
 @keras.saving.register_keras_serializable(package="keras_genmodels")
@@ -58,14 +101,17 @@ class VAE(GenerativeModel):
     Args:
         encoder: keras.Model or None. Maps x to `2 * latent_dim` features (mean,
             then log-variance) or to a pair `(mean, log_variance)`. Defaults to
-            `networks.build_encoder(input_shape, latent_dim)`.
+            `networks.build_encoder(data_shape, latent_dim)`. Functional or
+            subclassed.
         decoder: keras.Model or None. Maps z to the likelihood's parameters with
             the data's shape (logits for Bernoulli, means for Gaussian). Defaults
-            to `networks.build_decoder(input_shape, latent_dim)`.
-        input_shape: tuple or None. Shape of one example; required when the
-            networks are omitted, else read from the encoder.
-        latent_dim: int. Size of z; read from the decoder when one is given.
-            Defaults to 16.
+            to `networks.build_decoder(data_shape, latent_dim)`. Functional or
+            subclassed.
+        data_shape: tuple or None. Shape of one example; required when the
+            networks are omitted, else the decoder's output shape (checked
+            against it when given). Both networks are built on a zero batch.
+        latent_dim: int. Size of z; read from a functional decoder's input,
+            else this value. Defaults to 16.
         likelihood: str or likelihood layer. `"bernoulli"` or `"gaussian"`, or a
             `BernoulliLikelihood`/`GaussianLikelihood`. Defaults to `"bernoulli"`.
         prior: str or prior layer. `"standard_normal"`, `"mixture"` (10
@@ -83,11 +129,12 @@ class VAE(GenerativeModel):
             `"sampled"`. The outcome is the attribute `analytic_kl` (bool).
             Defaults to `"auto"`.
         seed: int or None. Seed of the model's sampling noise. Defaults to None.
+        input_shape: deprecated alias of `data_shape` (a DeprecationWarning).
 
     Example:
 
     >>> import numpy as np, keras
-    >>> vae = VAE(input_shape=(8, 8, 1), latent_dim=2, prior="mixture", seed=0)
+    >>> vae = VAE(data_shape=(8, 8, 1), latent_dim=2, prior="mixture", seed=0)
     >>> vae.compile(optimizer=keras.optimizers.Adam(1e-3))
     >>> x = np.random.default_rng(0).uniform(size=(32, 8, 8, 1)).astype("float32")
     >>> history = vae.fit(x, epochs=1, batch_size=16, verbose=0)
@@ -110,7 +157,7 @@ class VAE(GenerativeModel):
         self,
         encoder=None,
         decoder=None,
-        input_shape=None,
+        data_shape=None,
         latent_dim=16,
         likelihood="bernoulli",
         prior="standard_normal",
@@ -118,26 +165,27 @@ class VAE(GenerativeModel):
         kl_warmup_steps=0,
         kl_estimator="auto",
         seed=None,
+        input_shape=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        data_shape = data_shape_argument(data_shape, "input_shape", input_shape)
         if (encoder is None) != (decoder is None):
             raise ValueError(
-                "Pass both `encoder` and `decoder`, or neither (then `input_shape` "
+                "Pass both `encoder` and `decoder`, or neither (then `data_shape` "
                 f"builds the defaults); got encoder={encoder!r}, decoder={decoder!r}."
             )
         if encoder is None:
-            if input_shape is None:
+            if data_shape is None:
                 raise ValueError(
-                    "`input_shape` is required when `encoder` and `decoder` are "
-                    "omitted; got input_shape=None."
+                    "`data_shape` is required when `encoder` and `decoder` are "
+                    "omitted; got data_shape=None."
                 )
-            encoder = networks.build_encoder(input_shape, latent_dim)
-            decoder = networks.build_decoder(input_shape, latent_dim)
-            data_shape = tuple(int(d) for d in input_shape)
-        else:
-            data_shape = tuple(encoder.input_shape[1:])
-            latent_dim = int(decoder.input_shape[-1])
+            encoder = networks.build_encoder(data_shape, latent_dim)
+            decoder = networks.build_decoder(data_shape, latent_dim)
+        latent_dim, data_shape = _network_shapes(
+            encoder, decoder, data_shape, latent_dim
+        )
         if kl_estimator not in KL_ESTIMATORS:
             raise ValueError(
                 f"Unknown `kl_estimator` {kl_estimator!r}. Valid values: "
@@ -152,7 +200,6 @@ class VAE(GenerativeModel):
         self.encoder = encoder
         self.decoder = decoder
         self.likelihood = get_likelihood(likelihood)
-        self.input_shape_arg = None if input_shape is None else tuple(input_shape)
         self.data_shape = data_shape
         self.latent_dim = latent_dim
         self.beta = float(beta)
@@ -393,7 +440,7 @@ class VAE(GenerativeModel):
         config.update(
             encoder=keras.saving.serialize_keras_object(self.encoder),
             decoder=keras.saving.serialize_keras_object(self.decoder),
-            input_shape=self.input_shape_arg,
+            data_shape=list(self.data_shape),
             latent_dim=self.latent_dim,
             likelihood=keras.saving.serialize_keras_object(self.likelihood),
             prior=keras.saving.serialize_keras_object(self.prior_layer),
@@ -406,7 +453,7 @@ class VAE(GenerativeModel):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
+        config = renamed_config_key(config, "input_shape")
         for key in ("encoder", "decoder", "likelihood", "prior"):
             if key in config:  # files saved before priors were pluggable lack one
                 config[key] = keras.saving.deserialize_keras_object(config[key])

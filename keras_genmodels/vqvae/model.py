@@ -6,7 +6,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_genmodels.base import GenerativeModel
+from keras_genmodels.base import (
+    GenerativeModel,
+    call_on_zeros,
+    data_shape_argument,
+    functional_input_shapes,
+    renamed_config_key,
+)
 from keras_genmodels.vqvae.networks import build_vq_decoder, build_vq_encoder
 from keras_genmodels.vqvae.pixelcnn import PixelCNNPrior, check_codes, check_num_samples
 from keras_genmodels.vqvae.quantizer import VectorQuantizer
@@ -40,12 +46,13 @@ class VQVAE(GenerativeModel):
 
     Args:
         encoder: keras.Model or None. Images -> (h, w, embedding_dim). Defaults
-            to `build_vq_encoder(input_shape, embedding_dim)` (h = H/4).
+            to `build_vq_encoder(data_shape, embedding_dim)` (h = H/4).
         decoder: keras.Model or None. (h, w, embedding_dim) -> images. Defaults
-            to `build_vq_decoder(input_shape, embedding_dim)`.
+            to `build_vq_decoder(data_shape, embedding_dim)`.
         prior: PixelCNNPrior or None. Prior over the code grid. Defaults to
             `PixelCNNPrior(num_embeddings, (h, w), seed=seed)`.
-        input_shape: tuple or None. `(H, W, C)`; required without networks.
+        data_shape: tuple or None. `(H, W, C)`; required without networks or
+            with a subclassed encoder, else read from the encoder's input.
         num_embeddings: int. Codebook size K. Defaults to 128.
         embedding_dim: int. Size D of a code vector. Defaults to 16.
         commitment_cost: float. beta. Defaults to 0.25.
@@ -55,11 +62,12 @@ class VQVAE(GenerativeModel):
             never). Defaults to 50.
         seed: int or None. Seed of the codebook, restarts and sampling.
             Defaults to None.
+        input_shape: deprecated alias of `data_shape` (a DeprecationWarning).
 
     Example:
 
     >>> import numpy as np
-    >>> vqvae = VQVAE(input_shape=(8, 8, 1), num_embeddings=8, embedding_dim=4,
+    >>> vqvae = VQVAE(data_shape=(8, 8, 1), num_embeddings=8, embedding_dim=4,
     ...               seed=0)
     >>> vqvae.compile(optimizer="adam")
     >>> x = np.random.default_rng(0).uniform(size=(32, 8, 8, 1)).astype("float32")
@@ -83,7 +91,7 @@ class VQVAE(GenerativeModel):
         encoder=None,
         decoder=None,
         prior=None,
-        input_shape=None,
+        data_shape=None,
         num_embeddings=128,
         embedding_dim=16,
         commitment_cost=0.25,
@@ -91,28 +99,40 @@ class VQVAE(GenerativeModel):
         decay=0.99,
         restart_after=50,
         seed=None,
+        input_shape=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        data_shape = data_shape_argument(data_shape, "input_shape", input_shape)
         if (encoder is None) != (decoder is None):
             raise ValueError(
-                "Pass both `encoder` and `decoder`, or neither (then `input_shape` "
+                "Pass both `encoder` and `decoder`, or neither (then `data_shape` "
                 f"builds the defaults); got encoder={encoder!r}, decoder={decoder!r}."
             )
         if encoder is None:
-            if input_shape is None:
+            if data_shape is None:
                 raise ValueError(
-                    "`input_shape` is required when `encoder` and `decoder` are "
-                    "omitted; got input_shape=None."
+                    "`data_shape` is required when `encoder` and `decoder` are "
+                    "omitted; got data_shape=None."
                 )
-            encoder = build_vq_encoder(input_shape, embedding_dim)
-            decoder = build_vq_decoder(input_shape, embedding_dim)
-        output = tuple(encoder.output_shape[1:])
+            encoder = build_vq_encoder(data_shape, embedding_dim)
+            decoder = build_vq_decoder(data_shape, embedding_dim)
+        if data_shape is None:
+            inputs = functional_input_shapes(encoder)
+            if inputs is None or None in inputs[0]:
+                raise ValueError(
+                    "`data_shape` is required with a subclassed `encoder` (or one "
+                    "whose input shape is not fixed); got data_shape=None."
+                )
+            data_shape = tuple(int(d) for d in inputs[0])
+        grids = call_on_zeros(encoder, tf.zeros([2, *data_shape]), "the encoder")
+        output = tuple(grids.shape[1:])
         if len(output) != 3 or output[-1] != embedding_dim:
             raise ValueError(
                 f"`encoder` must output (h, w, embedding_dim={embedding_dim}) grids; "
-                f"its output shape is {encoder.output_shape}."
+                f"its output shape is {tuple(grids.shape)}."
             )
+        call_on_zeros(decoder, tf.zeros_like(grids), "the decoder")
         self.encoder = encoder
         self.decoder = decoder
         self.quantizer = VectorQuantizer(
@@ -138,8 +158,7 @@ class VQVAE(GenerativeModel):
                 f"a {self.grid_shape} grid."
             )
         self.prior = prior
-        self.input_shape_arg = None if input_shape is None else tuple(input_shape)
-        self.data_shape = tuple(int(d) for d in encoder.input_shape[1:])
+        self.data_shape = data_shape
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
         self.commitment_cost = float(commitment_cost)
@@ -320,7 +339,7 @@ class VQVAE(GenerativeModel):
             encoder=keras.saving.serialize_keras_object(self.encoder),
             decoder=keras.saving.serialize_keras_object(self.decoder),
             prior=keras.saving.serialize_keras_object(self.prior),
-            input_shape=self.input_shape_arg,
+            data_shape=list(self.data_shape),
             num_embeddings=self.num_embeddings,
             embedding_dim=self.embedding_dim,
             commitment_cost=self.commitment_cost,
@@ -333,7 +352,7 @@ class VQVAE(GenerativeModel):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
+        config = renamed_config_key(config, "input_shape")
         for key in ("encoder", "decoder", "prior"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
