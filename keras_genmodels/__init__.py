@@ -24,11 +24,13 @@ _EXPORTS = {
     "VAE": "keras_genmodels.vae",
     "BernoulliLikelihood": "keras_genmodels.vae",
     "GaussianLikelihood": "keras_genmodels.vae",
+    "MixturePrior": "keras_genmodels.vae",
+    "VampPrior": "keras_genmodels.vae",
     "GAN": "keras_genmodels.gan",
     "ConditionalGAN": "keras_genmodels.gan",
+    "VQVAE": "keras_genmodels.vqvae",
+    "PixelCNNPrior": "keras_genmodels.vqvae",
 }
-# Subpackages whose classes `keras.saving.load_model` must be able to find.
-FAMILIES = ("keras_genmodels.vae", "keras_genmodels.gan")
 
 __all__ = [*_EXPORTS, "load_model", "__version__"]
 
@@ -46,9 +48,11 @@ def _entry_point_is_cli() -> bool:
 
 
 def import_families() -> None:
-    """Imports every model family, registering its classes with Keras."""
-    for name in FAMILIES:
-        importlib.import_module(name)
+    """Imports every registered family's models, registering them with Keras."""
+    from keras_genmodels import registry
+
+    for family in registry.families().values():
+        family.model_classes()
 
 
 def load_model(path: str | os.PathLike, **kwargs: Any) -> Any:

@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import importlib.util
+import pathlib
 import pkgutil
 from collections.abc import Callable
 from typing import Any
@@ -169,17 +169,20 @@ def unregister_family(name: str) -> None:
 
 
 def _discover() -> None:
-    """Imports `keras_genmodels.<folder>.family` for every folder that has one."""
+    """Imports `keras_genmodels.<folder>.family` for every folder that has one.
+
+    Folders are looked at on disk, so other subpackages (which may import
+    TensorFlow) are not imported.
+    """
     global _discovered
     if _discovered:
         return
     _discovered = True
     package = importlib.import_module("keras_genmodels")
-    for info in pkgutil.iter_modules(package.__path__):
-        if info.ispkg and importlib.util.find_spec(
-            f"keras_genmodels.{info.name}.family"
-        ):
-            importlib.import_module(f"keras_genmodels.{info.name}.family")
+    for root in package.__path__:
+        for info in pkgutil.iter_modules([root]):
+            if info.ispkg and (pathlib.Path(root, info.name, "family.py")).is_file():
+                importlib.import_module(f"keras_genmodels.{info.name}.family")
 
 
 def families() -> dict[str, Family]:

@@ -15,6 +15,7 @@ from tests.test_case import subprocess_env
 
 RUN_FILES = {
     "model.keras",
+    "dataset.json",
     "history.json",
     "history.png",
     "samples.png",
@@ -218,7 +219,8 @@ def test_defaults_match_the_documented_ones():
         output_dir=None,
         seed=0,
         verbose=1,
-        dtype_policy="float32",
+        dtype_policy="auto",  # bf16 where the hardware has it
+        prior="standard_normal",
         steps_per_execution=None,  # the model's: 8
     )
     assert {k: getattr(args, k) for k in expected} == expected

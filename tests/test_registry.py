@@ -73,6 +73,28 @@ def pca_endpoints(model):
     }
 
 
+def pca_cli(models):
+    """`keras-genmodels train pca`, written against the CLI core's helpers."""
+    from keras_genmodels.cli import train
+
+    parser = models.add_parser("pca", help="probabilistic PCA")
+    train.add_common_options(parser, 128, 1, 1e-3, 8)
+    parser.set_defaults(handler=train_pca)
+
+
+def train_pca(args):
+    from keras_genmodels.cli import common, train
+
+    out, train_ds, test_ds, shape, _ = train.start_run(args)
+    x_train, _ = common.dataset_arrays(train_ds)
+    model = PCAGenerator(shape, latent_dim=args.latent_dim).fit_pca(x_train)
+    with common.run_folder(out):
+        model.save(out / "model.keras")
+    common.write_json(out / "metrics.json", {"dataset": args.dataset})
+    print(f"wrote {out}")
+    return 0
+
+
 @pytest.fixture
 def pca_family():
     family = registry.register_family(
@@ -83,6 +105,7 @@ def pca_family():
             serving_endpoints=pca_endpoints,
             onnx_endpoints=("serving_default",),
             export_metadata=lambda model: {"latent_dim": model.latent_dim},
+            cli=pca_cli,
         )
     )
     yield family
@@ -152,3 +175,19 @@ def test_a_toy_family_converts_to_onnx(pca_family, digits, tmp_path):
     z = np.random.default_rng(0).standard_normal((3, 4)).astype("float32")
     (images,) = onnxruntime.InferenceSession(str(path)).run(["images"], {"z": z})
     np.testing.assert_allclose(images, model(z), atol=1e-5)
+
+
+def test_a_toy_family_gets_a_cli_verb(pca_family, tmp_path, capsys):
+    from keras_genmodels.cli.main import main
+
+    run = tmp_path / "run"
+    args = ["train", "pca", "--dataset", "digits", "--output-dir", str(run)]
+    assert main([*args, "--dtype-policy", "float32", "--verbose", "0"]) == 0
+    assert main(["evaluate", str(run), "--num-samples", "50"]) == 0
+    assert "FID:" in capsys.readouterr().out
+    evaluation = json.loads((run / "evaluation.json").read_text())
+    assert evaluation["family"] == "pca" and (run / "samples.png").is_file()
+    base = tmp_path / "saved" / "pca"
+    assert main(["export", str(run), "--base-dir", str(base)]) == 0
+    assert main(["sample", str(base), "--out", str(tmp_path / "g.png")]) == 0
+    assert (tmp_path / "g.png").stat().st_size > 0

@@ -20,8 +20,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Evaluate the model of a run folder written by `train`: FID, "
         "KID, precision/recall and mode coverage of its samples in the features of "
         "a small classifier trained (once, then cached under $KERAS_GENMODELS_HOME "
-        "or ~/.keras_genmodels) on the run's dataset; for a VAE also the test "
-        "negative ELBO, IWAE NLL and reconstruction error. Writes "
+        "or ~/.keras_genmodels) on the run's dataset, plus the model family's own "
+        "numbers (for a VAE the test negative ELBO, IWAE NLL and reconstruction "
+        "error). Writes "
         "evaluation.json and any missing sample/reconstruction images next to the "
         "model.",
     )
@@ -88,55 +89,30 @@ def _read_run(source: pathlib.Path, dataset: str | None):
 
 
 def _pictures(model, run_dir: pathlib.Path, dataset: str, binarize, seed) -> list:
-    """Writes samples.png (and reconstructions.png for a VAE) when missing."""
-    import keras
+    """Writes samples.png when missing, then the family's own pictures."""
 
-    from keras_genmodels import VAE, ConditionalGAN, latent_plots, plots
+    from keras_genmodels import plots
     from keras_genmodels.data import load_arrays
+    from keras_genmodels.registry import family_of
 
+    family = family_of(model)
     written = []
     if not (run_dir / "samples.png").exists():
-        row_labels = None
-        if isinstance(model, ConditionalGAN):
-            columns = 10
-            labels = [c for c in range(model.num_classes) for _ in range(columns)]
-            images = model.generate(len(labels), seed=seed, labels=labels)
-            row_labels = [f"class {c}" for c in range(model.num_classes)]
+        images, labels = family.samples(model, 64, seed=seed)
+        columns, row_labels = 8, None
+        title = f"{type(model).__name__} samples ({dataset})"
+        if labels is not None:  # a conditional model: ten per class, one row each
+            count = 10 * len(set(labels.tolist()))
+            images, labels = family.samples(model, count, seed=seed)
+            images, columns, classes = plots.arrange_by_label(images, labels)
+            row_labels = [f"class {c}" for c in classes]
             title = f"one row per class ({dataset})"
-        else:
-            columns = 8
-            sample = model.sample if isinstance(model, VAE) else model.generate
-            images = sample(64, seed=seed)
-            title = f"{type(model).__name__} samples ({dataset})"
-        images = keras.ops.convert_to_numpy(images)
         plots.save_image_grid(
-            images,
-            run_dir / "samples.png",
-            columns,
-            title=title,
-            row_labels=row_labels,
+            images, run_dir / "samples.png", columns, title=title, row_labels=row_labels
         )
         written.append("samples.png")
-    if not isinstance(model, VAE):
-        return written
     test = load_arrays(dataset, binarize=binarize)
-    if not (run_dir / "reconstructions.png").exists():
-        shown = test.x_test[:16]
-        rebuilt = keras.ops.convert_to_numpy(model.reconstruct(shown))
-        plots.save_reconstructions(shown, rebuilt, run_dir / "reconstructions.png")
-        written.append("reconstructions.png")
-    if test.y_test is not None:
-        z_mean = keras.ops.convert_to_numpy(model.encode(test.x_test)[0])
-        title = "posterior means of the test set"
-        latent_plots.save_latent_scatter(
-            z_mean, test.y_test, run_dir / "latent_scatter.png", title=title
-        )
-        written.append("latent_scatter.png")
-    if model.latent_dim == 2:
-        latent_plots.save_latent_manifold(
-            model, run_dir / "latent_manifold.png", grid_size=15
-        )
-        written.append("latent_manifold.png")
+    written += family.pictures(model, run_dir, test.x_test, test.y_test, seed)
     return written
 
 
@@ -148,39 +124,37 @@ def _evaluate(args: argparse.Namespace) -> int:
     )
     import keras
 
-    from keras_genmodels import GAN, VAE, load_model
+    from keras_genmodels import load_model
     from keras_genmodels.evaluation import (
         FeatureExtractor,
         classifier_path,
         evaluate_generator,
     )
-    from keras_genmodels.vae.report import vae_report
+    from keras_genmodels.registry import family_of
 
     model = load_model(model_file)
-    if not isinstance(model, (VAE, GAN)):
-        raise common.CLIError(
-            f"{str(model_file)!r} holds a {type(model).__name__}, not "
-            "a VAE, GAN or ConditionalGAN."
-        )
+    try:
+        family = family_of(model)
+    except TypeError as err:
+        raise common.CLIError(f"{str(model_file)!r}: {err}") from err
     cache = classifier_path(dataset)
     if not cache.with_suffix(".json").is_file():
         print(f"training the feature classifier for {dataset} (cached at {cache})")
     extractor = FeatureExtractor.from_dataset(dataset)
     evaluation = {
         "model": type(model).__name__,
+        "family": family.name,
         "dataset": dataset,
         "samples": evaluate_generator(
             model, dataset, args.num_samples, extractor=extractor, seed=args.seed
         ),
     }
-    if isinstance(model, VAE):
-        evaluation["likelihood"] = vae_report(
-            model,
-            dataset,
-            iwae_samples=args.iwae_samples,
-            seed=args.seed,
-            binarize=binarize,
-        )
+    report = family.report(
+        model, dataset, iwae_samples=args.iwae_samples, seed=args.seed,
+        binarize=binarize,
+    )  # fmt: skip
+    summary = report.pop("summary", None)
+    evaluation.update(report)
     evaluation["images_written"] = _pictures(
         model, run_dir, dataset, binarize, args.seed
     )
@@ -194,12 +168,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     line = (
         f"FID: {samples['fid']:.3f} | KID: {samples['kid_mean']:.4f} "
         f"+- {samples['kid_std']:.4f} | precision/recall: "
-        f"{samples['precision']:.2f}/{samples['recall']:.2f} | modes: "
-        f"{samples['mode_coverage']['num_covered']}/"
-        f"{samples['mode_coverage']['num_classes']}"
+        f"{samples['precision']:.2f}/{samples['recall']:.2f}"
     )
-    if "likelihood" in evaluation:
-        line += f" | IWAE NLL (K={args.iwae_samples}): "
-        line += f"{evaluation['likelihood']['iwae_nll']:.2f} nats"
+    coverage = samples.get("mode_coverage")
+    if coverage:
+        line += f" | modes: {coverage['num_covered']}/{coverage['num_classes']}"
+    if summary:
+        line += f" | {summary}"
     print(f"{line} | wrote {run_dir / 'evaluation.json'}")
     return 0

@@ -33,7 +33,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         type=common.positive_int,
         help="saved_model version (default: next)",
     )
-    add("--endpoint", help="onnx: decode (VAE), generate or discriminate (GAN)")
+    add(
+        "--endpoint",
+        help="onnx: an endpoint the model's family converts (default: its first, "
+        "e.g. decode for a VAE, generate for a GAN)",
+    )
     add("--opset", type=common.positive_int, default=None, help="onnx opset (17)")
     add("--overwrite", action="store_true", help="replace an existing version/file")
     p.set_defaults(handler=_export)

@@ -73,3 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CLIError, ValueError, OSError) as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 2
+    finally:  # a command run in-process leaves Keras's global dtype policy as it was
+        previous = getattr(args, "previous_dtype_policy", None)
+        if previous is not None:
+            import keras
+
+            keras.mixed_precision.set_dtype_policy(previous)

@@ -1,7 +1,14 @@
-"""Generative adversarial networks."""
+"""Generative adversarial networks (names import on first use).
 
-from keras_genmodels.gan import losses
-from keras_genmodels.gan.conditional import ConditionalGAN
-from keras_genmodels.gan.model import GAN
+Submodules such as `keras_genmodels.gan.losses` import as usual.
+"""
 
-__all__ = ["GAN", "ConditionalGAN", "losses"]
+from keras_genmodels.lazy import lazy_exports
+
+_EXPORTS = {
+    "GAN": "keras_genmodels.gan.model",
+    "ConditionalGAN": "keras_genmodels.gan.conditional",
+    "Augmentation": "keras_genmodels.gan.augment",
+}
+__all__ = list(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

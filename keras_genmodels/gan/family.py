@@ -14,5 +14,6 @@ FAMILY = register_family(
         onnx_endpoints=("generate", "discriminate"),
         export_metadata="keras_genmodels.gan.serving:export_metadata",
         evaluation_samples="keras_genmodels.gan.report:evaluation_samples",
+        cli="keras_genmodels.gan.cli:register",
     )
 )

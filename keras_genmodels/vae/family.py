@@ -12,5 +12,7 @@ FAMILY = register_family(
         export_metadata="keras_genmodels.vae.serving:export_metadata",
         evaluation_samples="keras_genmodels.vae.report:evaluation_samples",
         evaluation_report="keras_genmodels.vae.report:evaluation_report",
+        save_pictures="keras_genmodels.vae.report:save_pictures",
+        cli="keras_genmodels.vae.cli:register",
     )
 )

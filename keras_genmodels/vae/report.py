@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pathlib
 from typing import Any
 
 import keras
@@ -21,9 +22,43 @@ def evaluation_samples(vae, num_samples: int, seed: int = 0, batch_size: int = 5
     return np.concatenate(images).astype(np.float32), None
 
 
-def evaluation_report(vae, dataset: str, **options) -> dict[str, Any]:
+def evaluation_report(
+    vae, dataset: str, iwae_samples=1000, seed=0, binarize=None, **_
+) -> dict[str, Any]:
     """The family's part of `keras-genmodels evaluate`: `{"likelihood": ...}`."""
-    return {"likelihood": vae_report(vae, dataset, **options)}
+    report = vae_report(
+        vae, dataset, iwae_samples=iwae_samples, seed=seed, binarize=binarize
+    )
+    summary = f"IWAE NLL (K={iwae_samples}): {report['iwae_nll']:.2f} nats"
+    return {"likelihood": report, "summary": summary}
+
+
+def save_pictures(vae, directory, x, y=None, seed: int = 0) -> list[str]:
+    """Missing reconstructions.png, and the latent pictures, in `directory`."""
+    from keras_genmodels import latent_plots, plots
+
+    directory = pathlib.Path(directory)
+    written = []
+    if not (directory / "reconstructions.png").exists():
+        shown = x[:16]
+        rebuilt = keras.ops.convert_to_numpy(vae.reconstruct(shown))
+        plots.save_reconstructions(shown, rebuilt, directory / "reconstructions.png")
+        written.append("reconstructions.png")
+    if y is not None:
+        z_mean = keras.ops.convert_to_numpy(vae.encode(x)[0])
+        latent_plots.save_latent_scatter(
+            z_mean,
+            y,
+            directory / "latent_scatter.png",
+            title="posterior means of the test set",
+        )
+        written.append("latent_scatter.png")
+    if vae.latent_dim == 2:
+        latent_plots.save_latent_manifold(
+            vae, directory / "latent_manifold.png", grid_size=15
+        )
+        written.append("latent_manifold.png")
+    return written
 
 
 def vae_report(

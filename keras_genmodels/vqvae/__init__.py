@@ -1,14 +1,13 @@
 """Vector-quantised autoencoders with an autoregressive prior over the codes."""
 
-from keras_genmodels.vqvae.model import VQVAE
-from keras_genmodels.vqvae.networks import build_vq_decoder, build_vq_encoder
-from keras_genmodels.vqvae.pixelcnn import PixelCNNPrior
-from keras_genmodels.vqvae.quantizer import VectorQuantizer
+from keras_genmodels.lazy import lazy_exports
 
-__all__ = [
-    "VQVAE",
-    "PixelCNNPrior",
-    "VectorQuantizer",
-    "build_vq_decoder",
-    "build_vq_encoder",
-]
+_EXPORTS = {
+    "VQVAE": "keras_genmodels.vqvae.model",
+    "PixelCNNPrior": "keras_genmodels.vqvae.pixelcnn",
+    "VectorQuantizer": "keras_genmodels.vqvae.quantizer",
+    "build_vq_decoder": "keras_genmodels.vqvae.networks",
+    "build_vq_encoder": "keras_genmodels.vqvae.networks",
+}
+__all__ = list(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

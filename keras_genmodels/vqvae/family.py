@@ -9,5 +9,9 @@ FAMILY = register_family(
         summary="vector-quantised autoencoder with a PixelCNN prior",
         serving_endpoints="keras_genmodels.vqvae.serving:vqvae_endpoints",
         export_metadata="keras_genmodels.vqvae.serving:export_metadata",
+        onnx_endpoints=("decode",),
+        evaluation_report="keras_genmodels.vqvae.report:evaluation_report",
+        save_pictures="keras_genmodels.vqvae.report:save_pictures",
+        cli="keras_genmodels.vqvae.cli:register",
     )
 )
