@@ -35,7 +35,8 @@ def evaluation_report(
 
 def save_pictures(vae, directory, x, y=None, seed: int = 0) -> list[str]:
     """Missing reconstructions.png, and the latent pictures, in `directory`."""
-    from keras_genmodels import latent_plots, plots
+    from keras_genmodels import plots
+    from keras_genmodels.vae import latent_plots
 
     directory = pathlib.Path(directory)
     written = []

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from keras_genmodels import VAE, plots
-from keras_genmodels.latent_plots import latent_manifold, save_latent_scatter
+from keras_genmodels.vae.latent_plots import latent_manifold, save_latent_scatter
 
 
 def test_latent_scatter_is_written_and_checks_its_inputs(tmp_path):
@@ -34,7 +34,7 @@ def test_manifold_decodes_the_grid_in_reading_order():
 
 
 def test_scatter_of_a_wide_latent_is_its_pca_projection():
-    from keras_genmodels.latent_plots import _project_2d
+    from keras_genmodels.vae.latent_plots import _project_2d
 
     rng = np.random.default_rng(1)
     # 16-D codes whose class structure lies along two directions other than z[0], z[1]
@@ -67,7 +67,7 @@ def test_scatter_keeps_its_axis_labels_inside_the_picture(tmp_path):
 
 
 def test_manifold_png_has_title_and_axes(tmp_path):
-    from keras_genmodels.latent_plots import save_latent_manifold
+    from keras_genmodels.vae.latent_plots import save_latent_manifold
 
     vae = VAE(input_shape=(8, 8, 1), latent_dim=2, seed=0)
     bare = plots.save_image_grid(latent_manifold(vae, 3), tmp_path / "b.png", 3)
