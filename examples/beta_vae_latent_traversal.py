@@ -60,7 +60,7 @@ def main():
     # to use z before the KL term dominates. The reported `loss` stays the
     # negative ELBO (beta = 1) whatever beta is, so runs remain comparable.
     vae = VAE(
-        input_shape=image_shape,
+        data_shape=image_shape,
         latent_dim=2,
         beta=args.beta,
         kl_warmup_steps=args.kl_warmup_steps,

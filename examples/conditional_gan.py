@@ -53,7 +53,7 @@ def main():
     # with an extra channel computed from the label (Mirza & Osindero,
     # arXiv:1411.1784). Everything else (losses, optimizers, EMA) is the GAN's.
     gan = ConditionalGAN(
-        image_shape=arrays.x_train.shape[1:],
+        data_shape=arrays.x_train.shape[1:],
         latent_dim=args.latent_dim,
         num_classes=num_classes,
         seed=args.seed,

@@ -92,7 +92,7 @@ def main():
     # noise, so a step on N replicas equals the step one device takes on the
     # same global batch.
     with strategy.scope():
-        vae = VAE(input_shape=image_shape, latent_dim=args.latent_dim, seed=args.seed)
+        vae = VAE(data_shape=image_shape, latent_dim=args.latent_dim, seed=args.seed)
         vae.compile(optimizer=keras.optimizers.Adam(1e-3))
     history = vae.fit(train, validation_data=test, epochs=args.epochs, verbose=2)
 

@@ -45,10 +45,10 @@ def train_model(args):
     train, _ = data.load_dataset(args.dataset, batch_size=64)
     shape = data.load_arrays(args.dataset).x_train.shape[1:]
     if args.model == "vae":
-        model = VAE(input_shape=shape, latent_dim=8, seed=args.seed)
+        model = VAE(data_shape=shape, latent_dim=8, seed=args.seed)
         model.compile(optimizer="adam")
     else:
-        model = GAN(image_shape=shape, latent_dim=32, seed=args.seed)
+        model = GAN(data_shape=shape, latent_dim=32, seed=args.seed)
         model.compile(d_optimizer="adam", g_optimizer="adam")
     model.fit(train, epochs=args.epochs, verbose=2)
     return model

@@ -56,7 +56,7 @@ def main():
     # `ema_decay` keeps an exponential moving average of the generator's
     # weights, which `generate` uses: smoother samples at no training cost.
     gan = GAN(
-        image_shape=image_shape,
+        data_shape=image_shape,
         latent_dim=args.latent_dim,
         ema_decay=args.ema or None,
         seed=args.seed,

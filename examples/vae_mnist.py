@@ -57,7 +57,7 @@ def main():
     # The model: with only `input_shape`, the VAE builds the package's default
     # convolutional encoder and decoder. The likelihood is Bernoulli (decoder
     # logits), the prior N(0, I) and q(z | x) a diagonal Gaussian.
-    vae = VAE(input_shape=image_shape, latent_dim=args.latent_dim, seed=args.seed)
+    vae = VAE(data_shape=image_shape, latent_dim=args.latent_dim, seed=args.seed)
     vae.compile(optimizer=keras.optimizers.Adam(1e-3))
 
     # Training: plain `fit()`. The reported `loss` is the negative ELBO in nats

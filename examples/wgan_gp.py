@@ -58,7 +58,7 @@ def main():
     # x_hat = eps * x + (1 - eps) * G(z), with eps ~ U[0, 1] per example and
     # lambda = 10. The default critic has no batch normalisation, so the
     # penalty stays per example, as the paper requires.
-    gan = GAN(image_shape=image_shape, latent_dim=args.latent_dim, seed=args.seed)
+    gan = GAN(data_shape=image_shape, latent_dim=args.latent_dim, seed=args.seed)
     gan.compile(
         d_optimizer=keras.optimizers.Adam(1e-4, beta_1=0.5, beta_2=0.9),
         g_optimizer=keras.optimizers.Adam(1e-4, beta_1=0.5, beta_2=0.9),

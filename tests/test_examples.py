@@ -39,6 +39,10 @@ EXAMPLES = {
         ["traversal.png", "history.png", "model.keras"],
     ),
     "gan_mnist.py": ([], ["samples.png", "history.png", "model.keras"]),
+    "vqvae_mnist.py": (
+        [],
+        ["samples.png", "reconstructions.png", "metrics.json", "model.keras"],
+    ),
     "conditional_gan.py": ([], ["samples.png", "history.png", "model.keras"]),
     "export_and_serve.py": (
         ["--model", "vae"],
