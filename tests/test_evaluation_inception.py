@@ -139,37 +139,37 @@ class Counting:
 def test_folder_evaluation_with_a_cached_reference(weights, colour_folder, tmp_path):
     counting = Counting(InceptionExtractor(weights=weights[0]))
     gan = GAN(data_shape=(16, 16, 3), latent_dim=4, seed=0)
-    options = dict(num_samples=6, kid_subsets=3, cache_dir=tmp_path, seed=0)
+    options = dict(num_samples=4, kid_subsets=3, cache_dir=tmp_path, seed=0)
     dataset = f"folder:{colour_folder}"
     first = evaluate_generator(gan, dataset, extractor=counting, **options)
-    assert counting.seen == 12  # 6 real + 6 generated
+    assert counting.seen == 8  # 4 real + 4 generated
     assert first["fid"] > 0 and 0 <= first["precision"] <= 1
     assert first["mode_coverage"] is None and "conditional_accuracy" not in first
     protocol = first["protocol"]
     assert protocol["extractor"]["name"] == "inception_v3"
-    assert protocol["num_real"] == 6 and protocol["reference_cache_hit"] is False
+    assert protocol["num_real"] == 4 and protocol["reference_cache_hit"] is False
     assert protocol["data_options"] == {"image_size": [16, 16], "channels": 3}
     cached = sorted((tmp_path / "reference").iterdir())
     assert len(cached) == 1 and "-train-16x16x3-inception-" in cached[0].name
 
     again = evaluate_generator(gan, dataset, extractor=counting, **options)
-    assert counting.seen == 18  # only the generated images
+    assert counting.seen == 12  # only the generated images
     assert again["protocol"].pop("reference_cache_hit") is True
     assert protocol.pop("reference_cache_hit") is False and again == first
 
     more = evaluate_generator(gan, dataset, extractor=counting, **{
-        **options, "num_samples": 8})
-    assert counting.seen == 18 + 2 + 8  # two more real images, appended
+        **options, "num_samples": 6})
+    assert counting.seen == 12 + 2 + 6  # two more real images, appended
     with np.load(cached[0]) as stored:
         real = stored["features"].astype(np.float64)
-        assert real.shape == (8, 2048)
+        assert real.shape == (6, 2048)
         np.testing.assert_allclose(stored["mean"], real.mean(axis=0))
-    assert more["protocol"]["num_real"] == 8
+    assert more["protocol"]["num_real"] == 6
 
     from keras_genmodels.evaluation.report import frechet_distance
 
     assert abs(frechet_distance(real, real)) < 1e-6 * np.trace(np.cov(real.T))
-    fake = counting.inner(gan.sample(8, seed=1).numpy())[0]
+    fake = counting.inner(gan.sample(6, seed=1).numpy())[0]
     assert frechet_distance(real, fake) > 0.01 * np.trace(np.cov(real.T))
 
     _write_folder(colour_folder / "new", _colour(load_arrays("digits").x_test[:1]))
@@ -178,3 +178,8 @@ def test_folder_evaluation_with_a_cached_reference(weights, colour_folder, tmp_p
     changed = evaluate_generator(gan, dataset, extractor=counting, **options)
     assert changed["protocol"]["reference_cache_hit"] is False
     assert len(list((tmp_path / "reference").iterdir())) == 2
+
+
+def test_weights_must_be_a_keras_weights_file():
+    with pytest.raises(ValueError, match=r"\.h5/\.weights\.h5/\.keras"):
+        InceptionExtractor(weights=__file__)

@@ -82,8 +82,10 @@ def resolve_weights(weights: str | os.PathLike | None) -> str:
     path = os.path.abspath(os.fspath(weights))
     if not os.path.isfile(path):
         raise FileNotFoundError(
-            f"InceptionV3 weights file not found: {path!r}. "
-            + offline_message("no such file")
+            f"InceptionV3 weights file not found: {path!r}. Pass weights=PATH of "
+            f"an existing no-top weights file (.h5, .weights.h5 or .keras), "
+            "weights='imagenet' where there is a network, or use the classifier "
+            "features (features='classifier') of a labelled dataset."
         )
     if not path.endswith((".h5", ".keras")):
         raise ValueError(
@@ -111,22 +113,31 @@ def load_inception(path: str) -> keras.Model:
     stat = os.stat(path)
     key = (path, stat.st_size, stat.st_mtime_ns)
     if key not in _MODELS:
-        if path.endswith(".keras"):
-            model = keras.saving.load_model(path, compile=False)
-        else:
-            model = keras.applications.InceptionV3(
-                weights=path,
-                include_top=False,
-                pooling="avg",
-                input_shape=(INPUT_SIZE, INPUT_SIZE, 3),
-            )
-        if tuple(model.output_shape) != (None, FEATURE_DIM):
-            raise ValueError(
-                f"{path!r} holds a model with output shape {model.output_shape}; "
-                f"an InceptionV3 with pooling='avg' gives (None, {FEATURE_DIM})."
-            )
-        _MODELS[key] = model
+        policy = keras.config.dtype_policy()
+        keras.config.set_dtype_policy("float32")  # features in float32 always
+        try:
+            _MODELS[key] = _build(path)
+        finally:
+            keras.config.set_dtype_policy(policy)
     return _MODELS[key]
+
+
+def _build(path: str) -> keras.Model:
+    if path.endswith(".keras"):
+        model = keras.saving.load_model(path, compile=False)
+    else:
+        model = keras.applications.InceptionV3(
+            weights=path,
+            include_top=False,
+            pooling="avg",
+            input_shape=(INPUT_SIZE, INPUT_SIZE, 3),
+        )
+    if tuple(model.output_shape) != (None, FEATURE_DIM):
+        raise ValueError(
+            f"{path!r} holds a model with output shape {model.output_shape}; "
+            f"an InceptionV3 with pooling='avg' gives (None, {FEATURE_DIM})."
+        )
+    return model
 
 
 def preprocess(images) -> tf.Tensor:
