@@ -13,7 +13,7 @@ from keras_genmodels.base import (
     functional_input_shapes,
     renamed_config_key,
 )
-from keras_genmodels.gan import ema, losses
+from keras_genmodels.gan import augment, ema, losses
 from keras_genmodels.gan.optimizers import GANOptimizers, check_optimizer_pair
 
 # Options of `keras.Model.compile` kept in the compile config of a saved GAN.
@@ -49,6 +49,8 @@ class GAN(GenerativeModel):
 
         discriminator: minimise  mean(l_D) + lambda_gp * mean(GP) + gamma * mean(R1)
         generator:     minimise  mean(l_G)
+        augmentation (optional): D(x) above is D(T(x)) for real and fake x,
+                        T drawn anew for each batch of D inputs
         EMA (optional): G_ema <- d_t * G_ema + (1 - d_t) * G  after each G step,
                         d_t = min(ema_decay, (1 + t) / (10 + t)), t = G updates so far
 
@@ -66,7 +68,8 @@ class GAN(GenerativeModel):
 
     Means are over the global batch (`GenerativeModel.global_mean`), so updates
     are right under any `tf.distribute` strategy. Metrics: `d_loss`, `g_loss`, plus
-    `gradient_penalty` / `r1_penalty` when their weight is non-zero.
+    `gradient_penalty` / `r1_penalty` when their weight is non-zero and
+    `augment_p` with adaptive augmentation. `evaluate` sees unaugmented data.
 
     `model.optimizer` is a `GANOptimizers` view of `d_optimizer` and
     `g_optimizer` (there is no third optimizer): `LearningRateScheduler` applies
@@ -101,6 +104,14 @@ class GAN(GenerativeModel):
             lie in, checked by `fit`/`evaluate`: "auto" reads it from the
             generator's final activation (sigmoid: (0, 1), tanh: (-1, 1), else
             no check); None disables the check. Defaults to "auto".
+        augmentation: None, "diffaugment", "ada" or an `Augmentation`. A
+            differentiable augmentation T of D's inputs in training: real and
+            generated images alike, in the D and the G steps (see
+            `keras_genmodels.gan.augment.Augmentation`). "diffaugment": all
+            five operations with p = 1; "ada": p tuned after each D step from
+            r_t = E[sign(D(T(x_real)))] over the global batch, kept in the
+            saved variable `augment_probability` and logged as `augment_p`.
+            None (no augmentation) by default.
         image_shape: deprecated alias of `data_shape` (a DeprecationWarning).
 
     Example:
@@ -174,6 +185,7 @@ class GAN(GenerativeModel):
         self.seed = seed
         self.data_range_arg, self.data_range = _data_range(data_range, generator)
         self.seed_generator = keras.random.SeedGenerator(seed)
+        self._init_augmentation(augmentation)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.penalty_trackers = {
@@ -181,6 +193,55 @@ class GAN(GenerativeModel):
         }
         self.penalty_weights = {name: 0.0 for name in losses.PENALTIES}
         self.built = True
+
+    def _init_augmentation(self, augmentation):
+        self.augmentation = augment.get_augmentation(augmentation)
+        self.augment_probability = self.augment_p_tracker = None
+        if self.augmentation is None:
+            return
+        rank = 1 + len(self.data_shape)
+        augment.check_operations(self.augmentation.operations, rank)
+        # Saved with the model; one value on every replica (all compute the same
+        # update from global means, and the first replica's is kept).
+        self.augment_probability = self.add_weight(
+            shape=(),
+            initializer=keras.initializers.Constant(
+                self.augmentation.initial_probability
+            ),
+            trainable=False,
+            name="augment_p",
+            aggregation="only_first_replica",
+        )
+        if self.augmentation.adaptive:
+            self.augment_p_tracker = keras.metrics.Mean(name="augment_p")
+
+    def augmented(self, x, training=True):
+        """T(x): `x` augmented as D sees it in training (unchanged otherwise).
+
+        The uniforms come from `draw_noise` (distinct per replica, equal to one
+        device); the value range is `data_range`, else (0, 1).
+        """
+        if self.augmentation is None or not training:
+            return x
+        width = self.augmentation.width
+        uniforms = self.draw_noise([tf.shape(x)[0], width], "uniform")
+        value_range = self.expected_data_range() or (0.0, 1.0)
+        return self.augmentation(
+            x, uniforms, self.augment_probability.value, value_range
+        )
+
+    def update_augment_probability(self, real_sign):
+        """ADA's step from r_t, the global mean of sign(D(T(x_real))) of a D step."""
+        share = self.global_mean(real_sign)  # this replica's part of r_t
+        count = tf.cast(tf.shape(real_sign)[0], tf.float32)
+        context = tf.distribute.get_replica_context()
+        if context is not None and context.num_replicas_in_sync > 1:
+            share = context.all_reduce("sum", share)
+            count = context.all_reduce("sum", count)
+        probability = self.augmentation.updated_probability(
+            self.augment_probability.value, share, count
+        )
+        self.augment_probability.assign(probability)
 
     def _zero_generator_inputs(self, count=2):
         z = tf.zeros([count, self.latent_dim])
@@ -384,11 +445,15 @@ class GAN(GenerativeModel):
     def compute_losses(self, real, labels=None, training=False, penalties=True):
         """Returns per-example `g_loss`, `d_loss` (and penalties) on fresh noise."""
         fake = self._fake(tf.shape(real)[0], labels, training)
+        real, fake = self.augmented(real, training), self.augmented(fake, training)
         real_logits, fake_logits = self._real_and_fake_logits(
             real, fake, labels, training
         )
         g_loss, d_loss = self.loss_fn(real_logits, fake_logits)
         result = {"g_loss": g_loss, "d_loss": d_loss}
+        if self.augment_p_tracker is not None:
+            result["real_sign"] = tf.sign(tf.reshape(real_logits, [-1]))
+            result["real_sign"] = tf.cast(result["real_sign"], tf.float32)
         if not penalties:
             return result
 
@@ -412,9 +477,12 @@ class GAN(GenerativeModel):
         change l_G.
         """
         fake = self._fake(tf.shape(real)[0], labels, training)
+        fake = self.augmented(fake, training)  # the gradient flows through T
         fake_logits = self.discriminate(fake, labels, training)
         if losses.generator_uses_real_logits(self.loss_fn):
-            real_logits = self.discriminate(real, labels, training)
+            real_logits = self.discriminate(
+                self.augmented(real, training), labels, training
+            )
         else:
             real_logits = tf.zeros_like(fake_logits)
         return self.loss_fn(real_logits, fake_logits)[0]
@@ -464,6 +532,8 @@ class GAN(GenerativeModel):
                 objective = self.global_mean(total)
                 scaled = self.d_optimizer.scale_loss(objective)  # float16 loss scale
             self._apply(self.d_optimizer, scaled, tape, d_variables)
+            if self.augment_p_tracker is not None:
+                self.update_augment_probability(d_losses["real_sign"])
         g_variables = self.generator.trainable_variables
         with tf.GradientTape() as tape:
             g_loss = self.compute_generator_loss(*chunks[-1], training=True)
@@ -496,12 +566,16 @@ class GAN(GenerativeModel):
         for name, tracker in self.penalty_trackers.items():
             if name in values:
                 tracker.update_state(values[name])
+        if self.augment_p_tracker is not None:  # the current p, not a mean
+            self.augment_p_tracker.reset_state()
+            self.augment_p_tracker.update_state(self.augment_probability.value)
         return self.metric_logs()
 
     @property
     def metrics(self):
         used = [self.penalty_trackers[k] for k, w in self.penalty_weights.items() if w]
-        return [self.d_loss_tracker, self.g_loss_tracker, *used]
+        ada = [self.augment_p_tracker] if self.augment_p_tracker is not None else []
+        return [self.d_loss_tracker, self.g_loss_tracker, *used, *ada]
 
     # ---- user-facing ---------------------------------------------------------------
     def call(self, z, training=False):
@@ -555,6 +629,7 @@ class GAN(GenerativeModel):
             ema_decay=self.ema_decay,
             seed=self.seed,
             data_range=self.data_range_arg,
+            augmentation=keras.saving.serialize_keras_object(self.augmentation),
         )
         return config
 
