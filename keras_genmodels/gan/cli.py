@@ -25,6 +25,14 @@ def register(models: argparse._SubParsersAction) -> None:
     add = model.add_argument
     add("--conditional", action="store_true", help="condition on the class labels")
     add("--spectral-norm", action="store_true", help="spectral norm in the critic")
+    add(
+        "--augment",
+        choices=("none", "diffaugment", "ada"),
+        default="none",
+        help="differentiable augmentation of D's inputs, real and fake: DiffAugment "
+        "(colour, translation, cutout) or ADA (its probability tuned to D's "
+        "overfitting)",
+    )
     add = training.add_argument
     add("--loss", choices=LOSSES, default="non_saturating", help="GAN loss")
     add("--n-critic", type=common.positive_int, default=1, help="D steps per G step")
@@ -61,6 +69,7 @@ def train_gan(args: argparse.Namespace) -> int:
         latent_dim=args.latent_dim,
         spectral_normalization=args.spectral_norm,
         ema_decay=args.ema,
+        augmentation=None if args.augment == "none" else args.augment,
         seed=args.seed,
     )
     if args.conditional and y_test is None:
