@@ -42,11 +42,26 @@ def register(commands: argparse._SubParsersAction) -> None:
     add("--num-samples", type=common.positive_int, default=2000, help="generated")
     add("--iwae-samples", type=common.positive_int, default=1000, help="K of IWAE")
     add("--seed", type=common.non_negative_int, default=0, help="sampling seed")
+    add(
+        "--features",
+        choices=("auto", "classifier", "inception"),
+        default="auto",
+        help="feature space: the cached classifier for labelled grey sets up to "
+        "64x64, InceptionV3 otherwise (auto)",
+    )
+    add(
+        "--inception-weights",
+        default=None,
+        help="a local InceptionV3 weights file (default: ImageNet, downloaded once)",
+    )
     p.set_defaults(handler=_evaluate)
 
 
 def _read_run(source: pathlib.Path, dataset: str | None):
-    """Returns `(model file, output folder, dataset, binarize)` of RUN_DIR_OR_MODEL.
+    """Returns `(model file, folder, dataset, binarize, data options)` of the source.
+
+    The data options are the folder/TFRecord loader options the run was trained
+    with (from its metrics.json), so the real images are read the same way.
 
     Raises CLIError naming what is missing and how to supply it.
     """
@@ -83,12 +98,21 @@ def _read_run(source: pathlib.Path, dataset: str | None):
             '(no metrics.json with a "dataset" entry); pass --dataset NAME.'
         )
     common.check_dataset_name(dataset)
-    binarize = (run.get("arguments") or {}).get("binarize")
+    arguments = run.get("arguments") or {}
+    binarize = arguments.get("binarize")
     binarize = None if binarize in (None, "none") else binarize
-    return model_file, folder, dataset, binarize
+    options = {}
+    if dataset.startswith(("folder:", "tfrecord:")):
+        crop = arguments.get("crop", "center")
+        options = dict(
+            crop=None if crop == "none" else crop,
+            test_fraction=arguments.get("test_fraction", 0.1),
+            skip_invalid=arguments.get("skip_invalid", False),
+        )
+    return model_file, folder, dataset, binarize, options
 
 
-def _pictures(model, run_dir: pathlib.Path, dataset: str, binarize, seed) -> list:
+def _pictures(model, run_dir: pathlib.Path, dataset, binarize, seed, options) -> list:
     """Writes samples.png when missing, then the family's own pictures."""
 
     from keras_genmodels import plots
@@ -111,7 +135,10 @@ def _pictures(model, run_dir: pathlib.Path, dataset: str, binarize, seed) -> lis
             images, run_dir / "samples.png", columns, title=title, row_labels=row_labels
         )
         written.append("samples.png")
-    test = load_arrays(dataset, binarize=binarize)
+    if options:  # a folder's images at the model's size
+        height, width, channels = model.data_shape
+        options = dict(options, image_size=(height, width), channels=channels)
+    test = load_arrays(dataset, binarize=binarize, **options)
     written += family.pictures(model, run_dir, test.x_test, test.y_test, seed)
     return written
 
@@ -119,17 +146,13 @@ def _pictures(model, run_dir: pathlib.Path, dataset: str, binarize, seed) -> lis
 def _evaluate(args: argparse.Namespace) -> int:
     """`keras-genmodels evaluate`: load the run, evaluate, write evaluation.json."""
     started = time.perf_counter()
-    model_file, run_dir, dataset, binarize = _read_run(
+    model_file, run_dir, dataset, binarize, options = _read_run(
         pathlib.Path(args.run_dir), args.dataset
     )
     import keras
 
     from keras_genmodels import load_model
-    from keras_genmodels.evaluation import (
-        FeatureExtractor,
-        classifier_path,
-        evaluate_generator,
-    )
+    from keras_genmodels.evaluation import evaluate_generator
     from keras_genmodels.registry import family_of
 
     model = load_model(model_file)
@@ -137,26 +160,37 @@ def _evaluate(args: argparse.Namespace) -> int:
         family = family_of(model)
     except TypeError as err:
         raise common.CLIError(f"{str(model_file)!r}: {err}") from err
-    cache = classifier_path(dataset)
-    if not cache.with_suffix(".json").is_file():
-        print(f"training the feature classifier for {dataset} (cached at {cache})")
-    extractor = FeatureExtractor.from_dataset(dataset)
     evaluation = {
         "model": type(model).__name__,
         "family": family.name,
         "dataset": dataset,
         "samples": evaluate_generator(
-            model, dataset, args.num_samples, extractor=extractor, seed=args.seed
+            model,
+            dataset,
+            args.num_samples,
+            seed=args.seed,
+            features=args.features,
+            weights=args.inception_weights,
+            verbose=1,
+            **options,
         ),
     }
+    data_options = dict(options)
+    if options:
+        height, width, channels = model.data_shape
+        data_options.update(image_size=(height, width), channels=channels)
     report = family.report(
-        model, dataset, iwae_samples=args.iwae_samples, seed=args.seed,
+        model,
+        dataset,
+        iwae_samples=args.iwae_samples,
+        seed=args.seed,
         binarize=binarize,
+        **data_options,
     )  # fmt: skip
     summary = report.pop("summary", None)
     evaluation.update(report)
     evaluation["images_written"] = _pictures(
-        model, run_dir, dataset, binarize, args.seed
+        model, run_dir, dataset, binarize, args.seed, options
     )
     evaluation["wall_time_seconds"] = time.perf_counter() - started
     evaluation["versions"] = {

@@ -23,11 +23,16 @@ def evaluation_samples(vae, num_samples: int, seed: int = 0, batch_size: int = 5
 
 
 def evaluation_report(
-    vae, dataset: str, iwae_samples=1000, seed=0, binarize=None, **_
+    vae, dataset: str, iwae_samples=1000, seed=0, binarize=None, **data_options
 ) -> dict[str, Any]:
     """The family's part of `keras-genmodels evaluate`: `{"likelihood": ...}`."""
     report = vae_report(
-        vae, dataset, iwae_samples=iwae_samples, seed=seed, binarize=binarize
+        vae,
+        dataset,
+        iwae_samples=iwae_samples,
+        seed=seed,
+        binarize=binarize,
+        **data_options,
     )
     summary = f"IWAE NLL (K={iwae_samples}): {report['iwae_nll']:.2f} nats"
     return {"likelihood": report, "summary": summary}
@@ -69,6 +74,7 @@ def vae_report(
     batch_size: int = 100,
     seed: int = 0,
     binarize: str | None = None,
+    **data_options,
 ) -> dict[str, Any]:
     """Held-out likelihood numbers of a VAE, in nats per example.
 
@@ -88,6 +94,8 @@ def vae_report(
         seed: int. Seed of the IWAE noise. Defaults to 0.
         binarize: str or None. The binarisation used in training (None, "static"
             or "dynamic"). Defaults to None.
+        **data_options: loader options of a folder or TFRecord dataset
+            (`image_size`, `channels`, `crop`, ...; see `data.load_arrays`).
 
     Returns:
         A dict with "negative_elbo", "reconstruction_loss", "kl_loss",
@@ -105,7 +113,7 @@ def vae_report(
     >>> report["iwae_nll"] <= report["negative_elbo"] + 5, report["protocol"]["K"]
     (True, 2)
     """
-    x = load_arrays(dataset, binarize=binarize).x_test
+    x = load_arrays(dataset, binarize=binarize, **data_options).x_test
     if tuple(vae.data_shape) != x.shape[1:]:
         raise ValueError(
             f"The VAE models examples of shape {tuple(vae.data_shape)} but dataset "

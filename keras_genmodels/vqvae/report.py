@@ -54,9 +54,12 @@ def vqvae_report(vqvae, x: np.ndarray, batch_size: int = 256) -> dict[str, Any]:
     }
 
 
-def evaluation_report(vqvae, dataset: str, binarize=None, **_) -> dict[str, Any]:
+def evaluation_report(
+    vqvae, dataset: str, binarize=None, iwae_samples=None, seed=0, **data_options
+) -> dict[str, Any]:
     """The family's part of `keras-genmodels evaluate`: `{"codes": ...}`."""
-    report = vqvae_report(vqvae, load_arrays(dataset, binarize=binarize).x_test)
+    x = load_arrays(dataset, binarize=binarize, **data_options).x_test
+    report = vqvae_report(vqvae, x)
     summary = (
         f"recon MSE {report['reconstruction_mse']:.4f} ({report['psnr_db']:.1f} dB)"
         f" | perplexity {report['perplexity']:.1f}/{report['num_embeddings']}"
