@@ -7,11 +7,27 @@ from keras_genmodels.networks.conv import (
     build_encoder,
     build_generator,
 )
+from keras_genmodels.networks.resnet import (
+    SumPooling2D,
+    build_resnet_decoder,
+    build_resnet_discriminator,
+    build_resnet_encoder,
+    build_resnet_generator,
+    num_stages,
+    stage_widths,
+)
 
 __all__ = [
+    "SumPooling2D",
     "build_decoder",
     "build_discriminator",
     "build_encoder",
     "build_generator",
+    "build_resnet_decoder",
+    "build_resnet_discriminator",
+    "build_resnet_encoder",
+    "build_resnet_generator",
     "check_num_classes",
+    "num_stages",
+    "stage_widths",
 ]
