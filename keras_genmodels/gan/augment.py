@@ -252,3 +252,56 @@ def get_augmentation(value) -> Augmentation | None:
         "`augmentation` must be None, 'diffaugment', 'ada' or an Augmentation; "
         f"got {value!r}."
     )
+
+
+class AugmentedCriticMixin:
+    """The GAN's side of augmentation: T(x) before D, and ADA's probability."""
+
+    def _init_augmentation(self, augmentation):
+        self.augmentation = get_augmentation(augmentation)
+        self.augment_probability = self.augment_p_tracker = None
+        if self.augmentation is None:
+            return
+        rank = 1 + len(self.data_shape)
+        check_operations(self.augmentation.operations, rank)
+        # Saved with the model; one value on every replica (all compute the same
+        # update from global means, and the first replica's is kept).
+        self.augment_probability = self.add_weight(
+            shape=(),
+            initializer=keras.initializers.Constant(
+                self.augmentation.initial_probability
+            ),
+            trainable=False,
+            name="augment_p",
+            aggregation="only_first_replica",
+        )
+        if self.augmentation.adaptive:
+            self.augment_p_tracker = keras.metrics.Mean(name="augment_p")
+
+    def augmented(self, x, training=True):
+        """T(x): `x` augmented as D sees it in training (unchanged otherwise).
+
+        The uniforms come from `draw_noise` (distinct per replica, equal to one
+        device); the value range is `data_range`, else (0, 1).
+        """
+        if self.augmentation is None or not training:
+            return x
+        width = self.augmentation.width
+        uniforms = self.draw_noise([tf.shape(x)[0], width], "uniform")
+        value_range = self.expected_data_range() or (0.0, 1.0)
+        return self.augmentation(
+            x, uniforms, self.augment_probability.value, value_range
+        )
+
+    def update_augment_probability(self, real_sign):
+        """ADA's step from r_t, the global mean of sign(D(T(x_real))) of a D step."""
+        share = self.global_mean(real_sign)  # this replica's part of r_t
+        count = tf.cast(tf.shape(real_sign)[0], tf.float32)
+        context = tf.distribute.get_replica_context()
+        if context is not None and context.num_replicas_in_sync > 1:
+            share = context.all_reduce("sum", share)
+            count = context.all_reduce("sum", count)
+        probability = self.augmentation.updated_probability(
+            self.augment_probability.value, share, count
+        )
+        self.augment_probability.assign(probability)
