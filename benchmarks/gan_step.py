@@ -28,7 +28,7 @@ def _undeclared(real_logits, fake_logits):
 
 def build(after, spectral):
     keras.utils.set_random_seed(0)
-    gan = GAN(image_shape=(28, 28, 1), seed=0, spectral_normalization=spectral)
+    gan = GAN(data_shape=(28, 28, 1), seed=0, spectral_normalization=spectral)
     gan.compile(
         d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
         g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),

@@ -29,7 +29,7 @@ class UncheckedVAE(VAE):
 
 def build(cls):
     keras.utils.set_random_seed(0)
-    model = cls(input_shape=(28, 28, 1), latent_dim=16, seed=0)
+    model = cls(data_shape=(28, 28, 1), latent_dim=16, seed=0)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), steps_per_execution=1)
     return model
 

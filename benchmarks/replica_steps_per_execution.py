@@ -33,10 +33,10 @@ from keras_genmodels import GAN, VAE, data  # noqa: E402
 def build(kind, steps_per_execution):
     keras.utils.set_random_seed(0)
     if kind == "vae":
-        model = VAE(input_shape=(28, 28, 1), latent_dim=16, seed=0)
+        model = VAE(data_shape=(28, 28, 1), latent_dim=16, seed=0)
         model.compile(steps_per_execution=steps_per_execution)
     else:
-        model = GAN(image_shape=(28, 28, 1), latent_dim=64, seed=0)
+        model = GAN(data_shape=(28, 28, 1), latent_dim=64, seed=0)
         model.compile(
             d_optimizer="adam",
             g_optimizer="adam",

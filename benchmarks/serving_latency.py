@@ -44,8 +44,8 @@ def latencies_ms(call, calls: int) -> list[float]:
 
 def endpoints(folder: str):
     """(family, signature name, API call, signature call, latent size) per model."""
-    vae = VAE(input_shape=(28, 28, 1), latent_dim=16, seed=0)
-    gan = GAN(image_shape=(28, 28, 1), latent_dim=64, seed=0)
+    vae = VAE(data_shape=(28, 28, 1), latent_dim=16, seed=0)
+    gan = GAN(data_shape=(28, 28, 1), latent_dim=64, seed=0)
     for family, model, name, api in (
         ("VAE", vae, "decode", vae.decode),
         ("GAN", gan, "generate", gan.generate),

@@ -25,10 +25,10 @@ from keras_genmodels import GAN, VAE, data  # noqa: E402
 def build(kind):
     keras.utils.set_random_seed(0)
     if kind == "vae":
-        model = VAE(input_shape=(28, 28, 1), latent_dim=16, seed=0)
+        model = VAE(data_shape=(28, 28, 1), latent_dim=16, seed=0)
         model.compile(optimizer=keras.optimizers.Adam(1e-3), steps_per_execution=1)
     else:
-        model = GAN(image_shape=(28, 28, 1), latent_dim=64, seed=0)
+        model = GAN(data_shape=(28, 28, 1), latent_dim=64, seed=0)
         model.compile(d_optimizer="adam", g_optimizer="adam", steps_per_execution=1)
     return model
 

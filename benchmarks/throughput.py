@@ -60,10 +60,10 @@ def build(family, setup):
             model = ReferenceGAN(SHAPE, GAN_LATENT)
             model.compile(learning_rate=2e-4, beta_1=0.5)
     elif family == "VAE":
-        model = VAE(input_shape=SHAPE, latent_dim=LATENT, seed=0)
+        model = VAE(data_shape=SHAPE, latent_dim=LATENT, seed=0)
         model.compile(optimizer=keras.optimizers.Adam(1e-3), **options)
     else:
-        model = GAN(image_shape=SHAPE, latent_dim=GAN_LATENT, seed=0)
+        model = GAN(data_shape=SHAPE, latent_dim=GAN_LATENT, seed=0)
         model.compile(
             d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
             g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),

@@ -32,7 +32,7 @@ def train_and_evaluate(prior: str, seed: int, args) -> dict:
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     train_ds, test_ds = data.load_dataset("mnist5k", batch_size=128, seed=seed)
-    vae = VAE(input_shape=(28, 28, 1), latent_dim=16, prior=prior, seed=seed)
+    vae = VAE(data_shape=(28, 28, 1), latent_dim=16, prior=prior, seed=seed)
     vae.compile(optimizer=keras.optimizers.Adam(1e-3))
     start = time.perf_counter()
     vae.fit(train_ds, epochs=args.epochs, verbose=0)

@@ -6,10 +6,10 @@ Trains, in one process and with the same data pipeline
 (`keras_genmodels.data.load_dataset("mnist5k", batch_size=128)`, 4500 training
 and 500 held-out images):
 
-- the default `VQVAE(input_shape=(28, 28, 1))` (128 codes of size 16 on a 7x7
+- the default `VQVAE(data_shape=(28, 28, 1))` (128 codes of size 16 on a 7x7
   grid, EMA codebook) for `--epochs` epochs with Adam(1e-3), then its PixelCNN
   prior on the training codes for `--prior-epochs` epochs;
-- the default Gaussian `VAE(input_shape=(28, 28, 1))` (Bernoulli likelihood,
+- the default Gaussian `VAE(data_shape=(28, 28, 1))` (Bernoulli likelihood,
   latent 16) for the same `--epochs`, Adam(1e-3).
 
 Reports the held-out reconstruction MSE per pixel of both (`reconstruct`, the
@@ -68,7 +68,7 @@ def main() -> None:
     timings = {}
 
     start = time.perf_counter()
-    vqvae = VQVAE(input_shape=(28, 28, 1), seed=args.seed)
+    vqvae = VQVAE(data_shape=(28, 28, 1), seed=args.seed)
     vqvae.compile(optimizer=keras.optimizers.Adam(1e-3))
     history = vqvae.fit(train, epochs=args.epochs, verbose=0)
     timings["VQ-VAE"] = time.perf_counter() - start
@@ -85,7 +85,7 @@ def main() -> None:
     print(f"prior trained in {timings['prior']:.0f} s", flush=True)
 
     start = time.perf_counter()
-    vae = VAE(input_shape=(28, 28, 1), seed=args.seed)
+    vae = VAE(data_shape=(28, 28, 1), seed=args.seed)
     vae.compile(optimizer=keras.optimizers.Adam(1e-3))
     vae.fit(train, epochs=args.epochs, verbose=0)
     timings["VAE"] = time.perf_counter() - start

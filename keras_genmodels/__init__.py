@@ -72,7 +72,7 @@ def load_model(path: str | os.PathLike, **kwargs: Any) -> Any:
     Example:
 
     >>> import keras_genmodels
-    >>> vae = keras_genmodels.VAE(input_shape=(4,), latent_dim=2)
+    >>> vae = keras_genmodels.VAE(data_shape=(4,), latent_dim=2)
     >>> vae.save("/tmp/keras_genmodels_doctest.keras")
     >>> type(keras_genmodels.load_model("/tmp/keras_genmodels_doctest.keras")).__name__
     'VAE'

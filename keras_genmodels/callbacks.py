@@ -26,7 +26,7 @@ class TerminateOnNonFiniteLoss(keras.callbacks.Callback):
 
     >>> import numpy as np
     >>> from keras_genmodels import VAE
-    >>> vae = VAE(input_shape=(4,), latent_dim=2, likelihood="gaussian")
+    >>> vae = VAE(data_shape=(4,), latent_dim=2, likelihood="gaussian")
     >>> vae.compile(optimizer=keras.optimizers.SGD(1e30))
     >>> x = np.full((8, 4), 1e3, "float32")
     >>> try:
@@ -77,7 +77,7 @@ class SampleGrid(keras.callbacks.Callback):
 
     >>> import numpy as np
     >>> from keras_genmodels import VAE
-    >>> vae = VAE(input_shape=(8, 8, 1), latent_dim=2)
+    >>> vae = VAE(data_shape=(8, 8, 1), latent_dim=2)
     >>> vae.compile(optimizer="adam")
     >>> x = np.random.default_rng(0).uniform(size=(16, 8, 8, 1)).astype("float32")
     >>> _ = vae.fit(x, epochs=1, verbose=0,

@@ -106,7 +106,7 @@ def export_saved_model(
     >>> import tensorflow as tf
     >>> from keras_genmodels import VAE
     >>> base = pathlib.Path(tempfile.mkdtemp()) / "vae"
-    >>> vae = VAE(input_shape=(8, 8, 1), latent_dim=2)
+    >>> vae = VAE(data_shape=(8, 8, 1), latent_dim=2)
     >>> export_saved_model(vae, base).name, export_saved_model(vae, base).name
     ('1', '2')
     >>> loaded = tf.saved_model.load(str(base / "2"))

@@ -36,7 +36,7 @@ def onnx_endpoints(model: keras.Model) -> tuple[str, ...]:
     Example:
 
     >>> from keras_genmodels import GAN
-    >>> onnx_endpoints(GAN(image_shape=(8, 8, 1), latent_dim=4))
+    >>> onnx_endpoints(GAN(data_shape=(8, 8, 1), latent_dim=4))
     ('generate', 'discriminate')
     """
     return tuple(family_of(model).onnx_endpoints)
@@ -84,7 +84,7 @@ def export_onnx(
     >>> import tempfile
     >>> import numpy as np, onnxruntime
     >>> from keras_genmodels import VAE
-    >>> vae = VAE(input_shape=(8, 8, 1), latent_dim=2)
+    >>> vae = VAE(data_shape=(8, 8, 1), latent_dim=2)
     >>> path = export_onnx(vae, pathlib.Path(tempfile.mkdtemp()) / "decode.onnx")
     >>> session = onnxruntime.InferenceSession(str(path))
     >>> outputs = session.run(["x_mean"], {"z": np.zeros((3, 2), "float32")})

@@ -42,7 +42,7 @@ def serving_endpoints(model: keras.Model) -> dict[str, Endpoint]:
     Example:
 
     >>> from keras_genmodels import GAN
-    >>> endpoints = serving_endpoints(GAN(image_shape=(8, 8, 1), latent_dim=4))
+    >>> endpoints = serving_endpoints(GAN(data_shape=(8, 8, 1), latent_dim=4))
     >>> list(endpoints)
     ['serving_default', 'generate', 'sample', 'discriminate']
     >>> [spec.name for spec in endpoints["sample"][1]]

@@ -10,7 +10,7 @@ from keras_genmodels import VAE
 
 def _fit_warnings(x, **kwargs):
     keras.utils.set_random_seed(0)
-    vae = VAE(input_shape=(4,), latent_dim=2, seed=0)
+    vae = VAE(data_shape=(4,), latent_dim=2, seed=0)
     vae.compile(optimizer="sgd")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -33,7 +33,7 @@ def test_explicit_shuffle_still_reaches_keras(pipeline):
 
 
 def test_compile_runs_several_steps_per_execution_on_one_replica():
-    vae = VAE(input_shape=(4,), latent_dim=2, seed=0)
+    vae = VAE(data_shape=(4,), latent_dim=2, seed=0)
     vae.compile(optimizer="sgd")
     assert vae.steps_per_execution == VAE.default_steps_per_execution > 1
     vae.compile(optimizer="sgd", steps_per_execution=1)
@@ -42,7 +42,7 @@ def test_compile_runs_several_steps_per_execution_on_one_replica():
 
 def test_several_replicas_keep_several_steps_per_execution(mirrored_strategy):
     with mirrored_strategy.scope():
-        vae = VAE(input_shape=(4,), latent_dim=2, seed=0)
+        vae = VAE(data_shape=(4,), latent_dim=2, seed=0)
         vae.compile(optimizer="sgd")
         assert vae.steps_per_execution == VAE.default_steps_per_execution
         vae.compile(optimizer="sgd", steps_per_execution=4)

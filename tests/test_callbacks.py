@@ -14,13 +14,13 @@ X = np.random.default_rng(0).uniform(size=(16, 8, 8, 1)).astype("float32")
 @pytest.mark.parametrize("kind", ["vae", "gan", "cgan"])
 def test_sample_grid_writes_png_and_tensorboard_each_interval(tmp_path, kind):
     if kind == "vae":
-        model = VAE(input_shape=(8, 8, 1), latent_dim=2, seed=0)
+        model = VAE(data_shape=(8, 8, 1), latent_dim=2, seed=0)
         model.compile(optimizer="adam")
     else:
         model = (
-            GAN(image_shape=(8, 8, 1), latent_dim=2, seed=0)
+            GAN(data_shape=(8, 8, 1), latent_dim=2, seed=0)
             if kind == "gan"
-            else ConditionalGAN(image_shape=(8, 8, 1), latent_dim=2, num_classes=3)
+            else ConditionalGAN(data_shape=(8, 8, 1), latent_dim=2, num_classes=3)
         )
         model.compile(d_optimizer="adam", g_optimizer="adam")
     callback = SampleGrid(

@@ -88,7 +88,7 @@ def gan_run(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("cli") / "gan"
     out.mkdir()
-    gan = ConditionalGAN(image_shape=(8, 8, 1), latent_dim=4, num_classes=10, seed=0)
+    gan = ConditionalGAN(data_shape=(8, 8, 1), latent_dim=4, num_classes=10, seed=0)
     gan.compile(d_optimizer="adam", g_optimizer="adam")
     gan.save(out / "model.keras")
     write_json(out / "metrics.json", {"model": "gan", "dataset": "digits"})

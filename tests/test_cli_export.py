@@ -39,11 +39,11 @@ def work(tmp_path_factory):
     """
     folder = tmp_path_factory.mktemp("cli_export")
     keras.utils.set_random_seed(0)
-    vae = VAE(input_shape=(8, 8, 1), latent_dim=2)
+    vae = VAE(data_shape=(8, 8, 1), latent_dim=2)
     vae.save(folder / "tiny_vae.keras")
     (folder / "runs" / "cgan-run").mkdir(parents=True)
     gan = ConditionalGAN(
-        image_shape=(8, 8, 1), latent_dim=4, num_classes=3, ema_decay=0.9
+        data_shape=(8, 8, 1), latent_dim=4, num_classes=3, ema_decay=0.9
     )
     gan.save(folder / "runs" / "cgan-run" / "model.keras")
     in_process = {

@@ -54,7 +54,7 @@ def test_help_is_fast_and_silent():
 def test_library_import_registers_the_models_for_keras_load_model(tmp_path):
     code = (
         "import keras, keras_genmodels\n"
-        "vae = keras_genmodels.VAE(input_shape=(4,), latent_dim=2)\n"
+        "vae = keras_genmodels.VAE(data_shape=(4,), latent_dim=2)\n"
         "vae.save('vae.keras')\n"
     )
     assert _python("-c", code, cwd=tmp_path).returncode == 0

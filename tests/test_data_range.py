@@ -15,7 +15,7 @@ UNIT = RNG.uniform(size=(8, 4)).astype("float32")
 
 @pytest.fixture(scope="module")
 def gan():
-    gan = GAN(image_shape=(4,), latent_dim=2, seed=0)
+    gan = GAN(data_shape=(4,), latent_dim=2, seed=0)
     gan.compile(d_optimizer="sgd", g_optimizer="sgd")
     return gan
 
@@ -27,8 +27,8 @@ def _pipeline(x):
 def test_the_range_comes_from_data_range_or_unit_interval(gan):
     assert GenerativeModel.data_range is None
     assert gan.expected_data_range() == (0.0, 1.0)  # a sigmoid generator
-    assert VAE(input_shape=(4,), latent_dim=2).expected_data_range() == (0.0, 1.0)
-    gaussian = VAE(input_shape=(4,), latent_dim=2, likelihood="gaussian")
+    assert VAE(data_shape=(4,), latent_dim=2).expected_data_range() == (0.0, 1.0)
+    gaussian = VAE(data_shape=(4,), latent_dim=2, likelihood="gaussian")
     assert gaussian.expected_data_range() is None
 
 

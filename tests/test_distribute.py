@@ -48,7 +48,7 @@ def test_vae_step_on_two_replicas_equals_one_device(mirrored_strategy, kl_estima
     def build():
         keras.utils.set_random_seed(0)
         vae = VAE(
-            input_shape=(4,),
+            data_shape=(4,),
             latent_dim=2,
             kl_estimator=kl_estimator,
             kl_warmup_steps=2,
@@ -73,7 +73,7 @@ def test_vae_step_on_two_replicas_equals_one_device(mirrored_strategy, kl_estima
 def test_gan_step_on_two_replicas_equals_one_device(mirrored_strategy, options):
     def build():
         keras.utils.set_random_seed(0)
-        gan = GAN(image_shape=(4,), latent_dim=2, ema_decay=0.5, seed=0)
+        gan = GAN(data_shape=(4,), latent_dim=2, ema_decay=0.5, seed=0)
         gan.compile(
             d_optimizer=keras.optimizers.SGD(0.05),
             g_optimizer=keras.optimizers.SGD(0.05),
@@ -87,7 +87,7 @@ def test_gan_step_on_two_replicas_equals_one_device(mirrored_strategy, options):
 def test_conditional_gan_on_two_replicas_equals_one_device(mirrored_strategy):
     def build():
         keras.utils.set_random_seed(0)
-        gan = ConditionalGAN(image_shape=(4,), latent_dim=2, num_classes=3, seed=0)
+        gan = ConditionalGAN(data_shape=(4,), latent_dim=2, num_classes=3, seed=0)
         gan.compile(
             d_optimizer=keras.optimizers.SGD(0.05),
             g_optimizer=keras.optimizers.SGD(0.05),
@@ -106,12 +106,12 @@ def test_several_steps_per_execution_on_two_replicas_equal_one_step_on_one_devic
     def build(steps):
         keras.utils.set_random_seed(0)
         if family == "vae":
-            model = VAE(input_shape=(4,), latent_dim=2, seed=0)
+            model = VAE(data_shape=(4,), latent_dim=2, seed=0)
             model.compile(
                 optimizer=keras.optimizers.SGD(0.5), steps_per_execution=steps
             )
         else:
-            model = GAN(image_shape=(4,), latent_dim=2, ema_decay=0.5, seed=0)
+            model = GAN(data_shape=(4,), latent_dim=2, ema_decay=0.5, seed=0)
             model.compile(
                 d_optimizer=keras.optimizers.SGD(0.05),
                 g_optimizer=keras.optimizers.SGD(0.05),
@@ -141,8 +141,8 @@ def test_replicas_draw_distinct_noise_that_concatenates_to_one_device(
     mirrored_strategy,
 ):
     with mirrored_strategy.scope():
-        mirrored = GAN(image_shape=(4,), latent_dim=3, seed=7)
-    single = GAN(image_shape=(4,), latent_dim=3, seed=7)
+        mirrored = GAN(data_shape=(4,), latent_dim=3, seed=7)
+    single = GAN(data_shape=(4,), latent_dim=3, seed=7)
 
     per_replica = mirrored_strategy.run(tf.function(lambda: mirrored.noise(4)))
     first, second = (
@@ -180,7 +180,7 @@ def test_a_fixed_seed_reproduces_a_two_replica_run(mirrored_strategy):
     def run():
         with mirrored_strategy.scope():
             keras.utils.set_random_seed(0)
-            gan = GAN(image_shape=(4,), latent_dim=2, seed=3)
+            gan = GAN(data_shape=(4,), latent_dim=2, seed=3)
             gan.compile(d_optimizer="adam", g_optimizer="adam", loss="hinge")
         gan.fit(X, batch_size=8, epochs=2, verbose=0)
         return gan.get_weights()

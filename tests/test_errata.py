@@ -246,7 +246,7 @@ def test_each_gan_optimizer_updates_only_its_own_network():
     # package's GAN gives each optimizer its own network's variables.
     x = np.random.default_rng(0).uniform(size=(16, 4)).astype("float32")
     for frozen in ("generator", "discriminator"):
-        gan = GAN(image_shape=(4,), latent_dim=2, seed=0)
+        gan = GAN(data_shape=(4,), latent_dim=2, seed=0)
         rates = {"generator": 0.1, "discriminator": 0.1, frozen: 0.0}
         gan.compile(
             d_optimizer=keras.optimizers.SGD(rates["discriminator"]),

@@ -26,7 +26,7 @@ def extractor(tmp_path_factory):
 @pytest.fixture(scope="module")
 def vae():
     keras.utils.set_random_seed(0)
-    model = VAE(input_shape=(8, 8, 1), latent_dim=2, seed=0)
+    model = VAE(data_shape=(8, 8, 1), latent_dim=2, seed=0)
     model.compile(optimizer=keras.optimizers.Adam(1e-2))
     model.fit(load_arrays("digits").x_train, epochs=2, batch_size=64, verbose=0)
     return model
@@ -49,7 +49,7 @@ def _check(report, model_name, num_generated):
 
 
 def test_evaluate_gan(extractor):
-    gan = GAN(image_shape=(8, 8, 1), latent_dim=4, seed=0)
+    gan = GAN(data_shape=(8, 8, 1), latent_dim=4, seed=0)
     report = evaluate_generator(
         gan, "digits", num_samples=60, extractor=extractor, kid_subsets=4
     )
@@ -62,7 +62,7 @@ def test_evaluate_gan(extractor):
 
 
 def test_evaluate_conditional_gan_uses_balanced_labels(extractor):
-    gan = ConditionalGAN(image_shape=(8, 8, 1), latent_dim=4, num_classes=10, seed=0)
+    gan = ConditionalGAN(data_shape=(8, 8, 1), latent_dim=4, num_classes=10, seed=0)
     images, labels = generate_images(gan, 25, seed=3, batch_size=10)
     assert images.shape == (25, 8, 8, 1)
     assert np.bincount(labels).tolist() == [3] * 5 + [2] * 5
@@ -79,7 +79,7 @@ def test_evaluate_vae_samples_beat_noise(extractor, vae):
         vae, "digits", num_samples=200, extractor=extractor, kid_subsets=10
     )
     _check(report, "VAE", 200)
-    noise = GAN(image_shape=(8, 8, 1), latent_dim=4, seed=0)  # untrained
+    noise = GAN(data_shape=(8, 8, 1), latent_dim=4, seed=0)  # untrained
     baseline = evaluate_generator(
         noise, "digits", num_samples=200, extractor=extractor, kid_subsets=10
     )
@@ -98,7 +98,7 @@ def test_generate_images_is_seeded_and_checked(vae):
 
 
 def test_evaluate_generator_checks_shapes(extractor):
-    gan = GAN(image_shape=(28, 28, 1), latent_dim=4)
+    gan = GAN(data_shape=(28, 28, 1), latent_dim=4)
     with pytest.raises(ValueError, match=r"\(28, 28, 1\).*\(8, 8, 1\)"):
         evaluate_generator(gan, "digits", extractor=extractor)
     with pytest.raises(ValueError, match="real_split"):

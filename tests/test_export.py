@@ -23,8 +23,8 @@ Z = np.linspace(-1, 1, 6, dtype="float32").reshape(3, 2)
 def vaes():
     """Two tiny VAEs with different weights (to tell an overwrite happened)."""
     keras.utils.set_random_seed(0)
-    return VAE(input_shape=(8, 8, 1), latent_dim=2), VAE(
-        input_shape=(8, 8, 1), latent_dim=2
+    return VAE(data_shape=(8, 8, 1), latent_dim=2), VAE(
+        data_shape=(8, 8, 1), latent_dim=2
     )
 
 
@@ -163,7 +163,7 @@ def stall(tmp, final, overwrite):
     time.sleep(600)
 
 export._publish = stall
-export.export_saved_model(VAE(input_shape=(8, 8, 1), latent_dim=2), sys.argv[1])
+export.export_saved_model(VAE(data_shape=(8, 8, 1), latent_dim=2), sys.argv[1])
 """
 
 

@@ -31,13 +31,13 @@ def exported(tmp_path_factory):
     """Each case converted once, and the same models as SavedModels."""
     keras.utils.set_random_seed(0)
     base = tmp_path_factory.mktemp("onnx")
-    gan = GAN(image_shape=(8, 8, 1), latent_dim=4, ema_decay=0.9)
+    gan = GAN(data_shape=(8, 8, 1), latent_dim=4, ema_decay=0.9)
     for weight in gan.generator.weights:  # EMA and raw generator now differ
         weight.assign(weight + 0.05)
     models = {
-        "vae": VAE(input_shape=(8, 8, 1), latent_dim=2),
+        "vae": VAE(data_shape=(8, 8, 1), latent_dim=2),
         "gan": gan,
-        "cgan": ConditionalGAN(image_shape=(8, 8, 1), latent_dim=4, num_classes=3),
+        "cgan": ConditionalGAN(data_shape=(8, 8, 1), latent_dim=4, num_classes=3),
     }
     saved = {
         name: tf.saved_model.load(str(export_saved_model(model, base / name)))

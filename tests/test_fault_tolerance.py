@@ -135,7 +135,7 @@ class _PoisonWeights(keras.callbacks.Callback):
 
 def test_nan_stops_training_and_keeps_the_last_good_backup(tmp_path):
     keras.utils.set_random_seed(0)
-    vae = VAE(input_shape=(4,), latent_dim=2, seed=0)
+    vae = VAE(data_shape=(4,), latent_dim=2, seed=0)
     vae.compile(optimizer="adam")
     x = np.random.default_rng(0).uniform(size=(32, 4)).astype("float32")
     backup_dir = tmp_path / "backup"
@@ -147,7 +147,7 @@ def test_nan_stops_training_and_keeps_the_last_good_backup(tmp_path):
     with pytest.raises(NonFiniteLossError, match=r"`\w+` became nan at epoch 3"):
         vae.fit(x, batch_size=8, epochs=5, callbacks=callbacks, verbose=0)
     assert _backup_epoch(backup_dir) == 2
-    restored = VAE(input_shape=(4,), latent_dim=2, seed=0)
+    restored = VAE(data_shape=(4,), latent_dim=2, seed=0)
     restored.compile(optimizer="adam")
     restored.load_weights(backup_dir / "latest.weights.h5")
     assert all(np.isfinite(w).all() for w in restored.get_weights())

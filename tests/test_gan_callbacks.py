@@ -12,7 +12,7 @@ X = np.random.default_rng(0).uniform(size=(32, 4)).astype("float32")
 
 def _gan(d_lr=1e-2, g_lr=2e-2, **compile_kwargs):
     keras.utils.set_random_seed(0)
-    gan = GAN(image_shape=(4,), latent_dim=2, seed=0)
+    gan = GAN(data_shape=(4,), latent_dim=2, seed=0)
     gan.compile(
         d_optimizer=keras.optimizers.Adam(d_lr),
         g_optimizer=keras.optimizers.Adam(g_lr),
@@ -73,7 +73,7 @@ def test_reduce_lr_on_plateau_multiplies_both_rates_by_its_factor():
 
 def test_schedules_work_in_either_optimizer_on_their_own_update_count(tmp_path):
     keras.utils.set_random_seed(0)
-    gan = GAN(image_shape=(4,), latent_dim=2, seed=0)
+    gan = GAN(data_shape=(4,), latent_dim=2, seed=0)
     d_schedule = keras.optimizers.schedules.ExponentialDecay(1e-2, 1, 0.5)
     g_schedule = keras.optimizers.schedules.PiecewiseConstantDecay([2], [1e-2, 1e-3])
     gan.compile(
@@ -95,7 +95,7 @@ def test_schedules_work_in_either_optimizer_on_their_own_update_count(tmp_path):
 
 def test_the_same_optimizer_object_twice_is_refused():
     keras.utils.set_random_seed(0)
-    gan = GAN(image_shape=(4,), latent_dim=2, seed=0)
+    gan = GAN(data_shape=(4,), latent_dim=2, seed=0)
     adam = keras.optimizers.Adam()
     with pytest.raises(ValueError, match="two optimizer objects"):
         gan.compile(d_optimizer=adam, g_optimizer=adam)

@@ -57,7 +57,7 @@ def test_ema_generator_follows_g_after_a_few_steps_and_copies_buffers():
 )
 def test_data_range_argument(data_range, resolved):
     keras.utils.set_random_seed(0)
-    gan = GAN(image_shape=(4,), latent_dim=2, data_range=data_range)
+    gan = GAN(data_shape=(4,), latent_dim=2, data_range=data_range)
     assert gan.data_range == resolved
     rebuilt = assert_config_round_trip(gan)
     assert rebuilt.data_range == resolved
@@ -65,11 +65,11 @@ def test_data_range_argument(data_range, resolved):
 
 def test_data_range_errors_and_check():
     with pytest.raises(ValueError, match="data_range.*low < high.*got \\(1, 0\\)"):
-        GAN(image_shape=(4,), data_range=(1, 0))
-    gan = GAN(image_shape=(4,), latent_dim=2)
+        GAN(data_shape=(4,), data_range=(1, 0))
+    gan = GAN(data_shape=(4,), latent_dim=2)
     gan.compile()
     with pytest.raises(ValueError, match="data_range"):
         gan.fit(X * 255, batch_size=8, verbose=0)
-    unchecked = GAN(image_shape=(4,), latent_dim=2, data_range=None)
+    unchecked = GAN(data_shape=(4,), latent_dim=2, data_range=None)
     unchecked.compile()
     unchecked.fit(X * 255, batch_size=8, epochs=1, verbose=0)

@@ -16,10 +16,10 @@ Y = np.arange(24) % 3
 def _gan(joint="auto", conditional=False, spectral=False, **compile_kwargs):
     keras.utils.set_random_seed(0)
     if conditional:
-        gan = ConditionalGAN(image_shape=(4,), latent_dim=2, num_classes=3, seed=0)
+        gan = ConditionalGAN(data_shape=(4,), latent_dim=2, num_classes=3, seed=0)
     else:
         gan = GAN(
-            image_shape=(4,), latent_dim=2, seed=0, spectral_normalization=spectral
+            data_shape=(4,), latent_dim=2, seed=0, spectral_normalization=spectral
         )
     gan.compile(
         d_optimizer=keras.optimizers.SGD(0.05),
@@ -57,7 +57,7 @@ class _Count(keras.layers.Layer):
 
 def test_generator_step_runs_d_on_fakes_only_and_d_step_once_on_both():
     keras.utils.set_random_seed(0)
-    base = GAN(image_shape=(4,), latent_dim=2, seed=0)
+    base = GAN(data_shape=(4,), latent_dim=2, seed=0)
     inputs = keras.Input((4,))
     count = _Count()
     gan = GAN(base.generator, keras.Model(inputs, base.discriminator(count(inputs))))
@@ -132,7 +132,7 @@ def test_joint_pass_on_two_replicas_equals_separate_passes_on_one_device(
 def test_auto_joint_pass_only_without_batch_normalization():
     assert _gan().joint_discriminator_pass is True
     keras.utils.set_random_seed(0)
-    generator = GAN(image_shape=(4,), latent_dim=2).generator
+    generator = GAN(data_shape=(4,), latent_dim=2).generator
     critic = keras.Sequential(
         [
             keras.Input((4,)),
@@ -200,7 +200,7 @@ def _table_noise(gan):
 def test_xla_step_matches_the_graph_step():
     def run(jit_compile):
         keras.utils.set_random_seed(0)
-        gan = GAN(image_shape=(8, 8, 1), latent_dim=3, ema_decay=0.9, seed=0)
+        gan = GAN(data_shape=(8, 8, 1), latent_dim=3, ema_decay=0.9, seed=0)
         gan.compile(
             d_optimizer=keras.optimizers.SGD(0.01),
             g_optimizer=keras.optimizers.SGD(0.01),
@@ -225,7 +225,7 @@ def test_xla_step_matches_the_graph_step():
     (graph, graph_logs), (xla, xla_logs) = run(False), run(True)
     assert xla.jit_compile is True and graph.jit_compile is False
     keras.utils.set_random_seed(0)
-    initial = GAN(image_shape=(8, 8, 1), latent_dim=3, ema_decay=0.9, seed=0)
+    initial = GAN(data_shape=(8, 8, 1), latent_dim=3, ema_decay=0.9, seed=0)
     moved = _max_difference(initial, graph)
     assert moved > 1e-3, moved
     for a, b in zip(graph.get_weights(), xla.get_weights(), strict=True):
@@ -236,8 +236,8 @@ def test_xla_step_matches_the_graph_step():
 
 def test_python_defaults_match_the_cli():
     keras.utils.set_random_seed(0)
-    assert GAN(image_shape=(4,)).latent_dim == 64
-    assert ConditionalGAN(image_shape=(4,), num_classes=3).latent_dim == 64
+    assert GAN(data_shape=(4,)).latent_dim == 64
+    assert ConditionalGAN(data_shape=(4,), num_classes=3).latent_dim == 64
     assert _gan(loss="wasserstein").penalty_weights["gradient_penalty"] == 10.0
     assert _gan(loss="hinge").penalty_weights["gradient_penalty"] == 0.0
     explicit = _gan(loss="wasserstein", gradient_penalty_weight=0)

@@ -29,7 +29,7 @@ def _check(model, history, policy):
 @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"], indirect=True)
 @pytest.mark.parametrize("jit_compile", [False, True])
 def test_vae_trains_in_mixed_precision_with_float32_losses(policy, jit_compile):
-    vae = VAE(input_shape=(8, 8, 1), latent_dim=2, seed=0)
+    vae = VAE(data_shape=(8, 8, 1), latent_dim=2, seed=0)
     assert vae.encoder.layers[1].compute_dtype == policy.split("_")[1]
     vae.compile(optimizer="adam", jit_compile=jit_compile)
     history = vae.fit(X, batch_size=16, epochs=1, verbose=0).history
@@ -41,7 +41,7 @@ def test_vae_trains_in_mixed_precision_with_float32_losses(policy, jit_compile):
 @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"], indirect=True)
 @pytest.mark.parametrize("jit_compile", [False, True])
 def test_gan_trains_in_mixed_precision_with_penalty(policy, jit_compile):
-    gan = GAN(image_shape=(8, 8, 1), latent_dim=2, ema_decay=0.9, seed=0)
+    gan = GAN(data_shape=(8, 8, 1), latent_dim=2, ema_decay=0.9, seed=0)
     gan.compile(
         loss="wasserstein",
         n_critic=2,
@@ -58,7 +58,7 @@ def test_gan_trains_in_mixed_precision_with_penalty(policy, jit_compile):
 def test_jit_compile_matches_the_graph_step():
     def run(jit_compile):
         keras.utils.set_random_seed(0)
-        vae = VAE(input_shape=(8, 8, 1), latent_dim=2, seed=0)
+        vae = VAE(data_shape=(8, 8, 1), latent_dim=2, seed=0)
         vae.compile(optimizer=keras.optimizers.SGD(0.01), jit_compile=jit_compile)
         return vae.fit(X, batch_size=16, epochs=1, shuffle=False, verbose=0).history
 

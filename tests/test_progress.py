@@ -14,7 +14,7 @@ X = np.random.default_rng(0).uniform(size=(20, 4)).astype("float32")
 
 @pytest.fixture(scope="module")
 def vae():
-    vae = VAE(input_shape=(4,), latent_dim=2, seed=0)
+    vae = VAE(data_shape=(4,), latent_dim=2, seed=0)
     vae.compile(optimizer="sgd")
     assert vae.steps_per_execution == 8
     return vae

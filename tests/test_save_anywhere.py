@@ -11,13 +11,13 @@ X = np.random.default_rng(1).uniform(size=(20, 4)).astype("float32")
 
 
 def _vae():
-    vae = VAE(input_shape=(4,), latent_dim=2, seed=0)
+    vae = VAE(data_shape=(4,), latent_dim=2, seed=0)
     vae.compile(optimizer=keras.optimizers.Adam(0.01))
     return vae
 
 
 def _gan():
-    gan = GAN(image_shape=(4,), latent_dim=2, seed=0)
+    gan = GAN(data_shape=(4,), latent_dim=2, seed=0)
     gan.compile(
         d_optimizer=keras.optimizers.Adam(0.01),
         g_optimizer=keras.optimizers.Adam(0.01),

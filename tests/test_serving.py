@@ -80,13 +80,13 @@ def exported(tmp_path_factory):
     """VAE, GAN with EMA and conditional GAN, exported once; inputs and outputs."""
     keras.utils.set_random_seed(0)
     base = tmp_path_factory.mktemp("serving")
-    gan = GAN(image_shape=(8, 8, 1), latent_dim=4, ema_decay=0.9, seed=0)
+    gan = GAN(data_shape=(8, 8, 1), latent_dim=4, ema_decay=0.9, seed=0)
     for weight in gan.generator.weights:  # the EMA weights now differ from G's
         weight.assign(weight + 0.05)
     models = {
-        "vae": VAE(input_shape=(8, 8, 1), latent_dim=2, seed=0),
+        "vae": VAE(data_shape=(8, 8, 1), latent_dim=2, seed=0),
         "gan": gan,
-        "cgan": ConditionalGAN(image_shape=(8, 8, 1), latent_dim=4, num_classes=3),
+        "cgan": ConditionalGAN(data_shape=(8, 8, 1), latent_dim=4, num_classes=3),
     }
     paths = {name: export_saved_model(m, base / name) for name, m in models.items()}
     feeds, expected = {}, {}
@@ -324,7 +324,7 @@ def test_sample_is_deterministic_per_seed_and_checks_its_inputs(exported):
 def test_serving_endpoints_refuse_foreign_and_diverged_models():
     with pytest.raises(TypeError, match="registered keras_genmodels family"):
         serving_endpoints(keras.Sequential([keras.layers.Dense(1)]))
-    vae = VAE(input_shape=(8, 8, 1), latent_dim=2)
+    vae = VAE(data_shape=(8, 8, 1), latent_dim=2)
     vae.decoder.weights[0].assign(np.full(vae.decoder.weights[0].shape, np.nan))
     with pytest.raises(ValueError, match="of its decoder has NaN or infinite"):
         serving_endpoints(vae)
@@ -352,8 +352,8 @@ def _documented_requests():
 def test_the_documented_rest_requests_fit_the_signatures(tmp_path):
     """Each curl body of docs/serving.md, turned into tensors as TF Serving does."""
     models = {
-        "vae": VAE(input_shape=(28, 28, 1), latent_dim=2),
-        "cgan": ConditionalGAN(image_shape=(28, 28, 1), latent_dim=4, num_classes=10),
+        "vae": VAE(data_shape=(28, 28, 1), latent_dim=2),
+        "cgan": ConditionalGAN(data_shape=(28, 28, 1), latent_dim=4, num_classes=10),
     }
     loaded = {
         name: tf.saved_model.load(str(export_saved_model(model, tmp_path / name)))

@@ -30,7 +30,7 @@ def base(tmp_path_factory):
     """saved_models/vae with versions 1 and 3 of a tiny VAE (3 is the newest)."""
     folder = tmp_path_factory.mktemp("serving") / "saved_models" / "vae"
     keras.utils.set_random_seed(0)
-    vae = VAE(input_shape=(8, 8, 1), latent_dim=2)
+    vae = VAE(data_shape=(8, 8, 1), latent_dim=2)
     export_saved_model(vae, folder, version=1)
     export_saved_model(vae, folder, version=3)
     return folder, vae

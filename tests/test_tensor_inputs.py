@@ -12,12 +12,12 @@ X = np.random.default_rng(0).uniform(size=(3, 4)).astype("float32")
 
 @pytest.fixture(scope="module")
 def vae():
-    return VAE(input_shape=(4,), latent_dim=2, seed=0)
+    return VAE(data_shape=(4,), latent_dim=2, seed=0)
 
 
 @pytest.fixture(scope="module")
 def gan():
-    return GAN(image_shape=(4,), latent_dim=2, seed=0)
+    return GAN(data_shape=(4,), latent_dim=2, seed=0)
 
 
 def test_symbolic_tensors_pass_the_checks(vae, gan):

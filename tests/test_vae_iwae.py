@@ -8,7 +8,7 @@ from keras_genmodels import VAE
 @pytest.fixture(scope="module")
 def vae():
     keras.utils.set_random_seed(0)
-    return VAE(input_shape=(4,), latent_dim=2, seed=0)
+    return VAE(data_shape=(4,), latent_dim=2, seed=0)
 
 
 X = np.random.default_rng(0).uniform(size=(30, 4)).astype("float32")

@@ -22,7 +22,7 @@ def test_latent_scatter_is_written_and_checks_its_inputs(tmp_path):
 
 
 def test_manifold_decodes_the_grid_in_reading_order():
-    vae = VAE(input_shape=(8, 8, 1), latent_dim=2, seed=0)
+    vae = VAE(data_shape=(8, 8, 1), latent_dim=2, seed=0)
     images = latent_manifold(vae, grid_size=3, span=1.0)
     expected_codes = np.array(
         [(x, y) for y in (1.0, 0.0, -1.0) for x in (-1.0, 0.0, 1.0)], "float32"
@@ -30,7 +30,7 @@ def test_manifold_decodes_the_grid_in_reading_order():
     np.testing.assert_allclose(images, vae.decode(expected_codes), atol=1e-6)
     assert plots.image_grid(images, ncols=3).shape[:2] == (28, 28)
     with pytest.raises(ValueError, match="latent_dim=2; got 4"):
-        latent_manifold(VAE(input_shape=(4,), latent_dim=4))
+        latent_manifold(VAE(data_shape=(4,), latent_dim=4))
 
 
 def test_scatter_of_a_wide_latent_is_its_pca_projection():
@@ -69,7 +69,7 @@ def test_scatter_keeps_its_axis_labels_inside_the_picture(tmp_path):
 def test_manifold_png_has_title_and_axes(tmp_path):
     from keras_genmodels.vae.latent_plots import save_latent_manifold
 
-    vae = VAE(input_shape=(8, 8, 1), latent_dim=2, seed=0)
+    vae = VAE(data_shape=(8, 8, 1), latent_dim=2, seed=0)
     bare = plots.save_image_grid(latent_manifold(vae, 3), tmp_path / "b.png", 3)
     path = save_latent_manifold(vae, tmp_path / "m.png", grid_size=3, title="grid")
     image, plain = mpimg.imread(path), mpimg.imread(bare)
@@ -78,4 +78,4 @@ def test_manifold_png_has_title_and_axes(tmp_path):
     dark = image[..., :3].mean(axis=-1) < 0.5
     assert dark[:, : image.shape[1] // 10].any()  # the z[1] axis label and ticks
     with pytest.raises(ValueError, match="latent_dim=2"):
-        save_latent_manifold(VAE(input_shape=(4,), latent_dim=3), tmp_path / "x.png")
+        save_latent_manifold(VAE(data_shape=(4,), latent_dim=3), tmp_path / "x.png")

@@ -15,7 +15,7 @@ from keras_genmodels.vae.report import evaluation_report, vae_report
 @pytest.fixture(scope="module")
 def vae():
     keras.utils.set_random_seed(0)
-    model = VAE(input_shape=(8, 8, 1), latent_dim=2, seed=0)
+    model = VAE(data_shape=(8, 8, 1), latent_dim=2, seed=0)
     model.compile(optimizer=keras.optimizers.Adam(1e-2))
     model.fit(load_arrays("digits").x_train, epochs=2, batch_size=64, verbose=0)
     return model

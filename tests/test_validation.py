@@ -9,7 +9,7 @@ from keras_genmodels import VAE
 @pytest.fixture(scope="module")
 def vae():
     keras.utils.set_random_seed(0)
-    model = VAE(input_shape=(8, 8, 1), latent_dim=2, seed=0)
+    model = VAE(data_shape=(8, 8, 1), latent_dim=2, seed=0)
     model.compile(optimizer="adam")
     return model
 
@@ -76,7 +76,7 @@ def test_datasets_checked_up_front_and_in_graph(vae):
 
 def test_gaussian_likelihood_accepts_any_finite_range():
     keras.utils.set_random_seed(0)
-    vae = VAE(input_shape=(8, 8, 1), latent_dim=2, likelihood="gaussian", seed=0)
+    vae = VAE(data_shape=(8, 8, 1), latent_dim=2, likelihood="gaussian", seed=0)
     vae.compile(optimizer="adam")
     history = vae.fit(_images(value=255.0), epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])

@@ -14,7 +14,7 @@ def exported(tmp_path_factory):
     keras.utils.set_random_seed(0)
     prior = PixelCNNPrior(8, (2, 2), filters=8, num_layers=2, seed=0)
     model = VQVAE(
-        input_shape=(8, 8, 1), num_embeddings=8, embedding_dim=4, prior=prior, seed=0
+        data_shape=(8, 8, 1), num_embeddings=8, embedding_dim=4, prior=prior, seed=0
     )
     model.compile(optimizer="adam")
     model.fit(X, epochs=2, batch_size=4, verbose=0)

@@ -210,7 +210,7 @@ def evaluate_generator(
     >>> from keras_genmodels import GAN
     >>> extractor = FeatureExtractor.from_dataset(
     ...     "digits", epochs=1, path=f"{tempfile.mkdtemp()}/digits.keras")
-    >>> gan = GAN(image_shape=(8, 8, 1), latent_dim=4, seed=0)
+    >>> gan = GAN(data_shape=(8, 8, 1), latent_dim=4, seed=0)
     >>> report = evaluate_generator(gan, "digits", num_samples=50,
     ...                             extractor=extractor, kid_subsets=5)
     >>> report["fid"] > 0, report["protocol"]["num_generated"]

@@ -101,7 +101,7 @@ def importance_weighted_log_likelihood(
 
     >>> import numpy as np
     >>> from keras_genmodels import VAE
-    >>> vae = VAE(input_shape=(4,), latent_dim=2, seed=0)
+    >>> vae = VAE(data_shape=(4,), latent_dim=2, seed=0)
     >>> x = np.full((3, 4), 0.5, "float32")
     >>> importance_weighted_log_likelihood(vae, x, num_samples=8).shape
     (3,)

@@ -97,7 +97,7 @@ def save_latent_manifold(
     Example:
 
     >>> from keras_genmodels import VAE
-    >>> vae = VAE(input_shape=(8, 8, 1), latent_dim=2)
+    >>> vae = VAE(data_shape=(8, 8, 1), latent_dim=2)
     >>> save_latent_manifold(vae, "/tmp/kg/manifold.png", grid_size=3).name
     'manifold.png'
     """
@@ -140,7 +140,7 @@ def latent_manifold(vae, grid_size: int = 15, span: float = 2.0) -> np.ndarray:
     Example:
 
     >>> from keras_genmodels import VAE
-    >>> latent_manifold(VAE(input_shape=(8, 8, 1), latent_dim=2), 3).shape
+    >>> latent_manifold(VAE(data_shape=(8, 8, 1), latent_dim=2), 3).shape
     (9, 8, 8, 1)
     """
     if vae.latent_dim != 2:

@@ -167,7 +167,7 @@ class VampPrior(Prior):
     Example:
 
     >>> from keras_genmodels import VAE
-    >>> vae = VAE(input_shape=(4,), latent_dim=2, prior=VampPrior(8), seed=0)
+    >>> vae = VAE(data_shape=(4,), latent_dim=2, prior=VampPrior(8), seed=0)
     >>> vae.prior_layer.pseudo_inputs().shape
     TensorShape([8, 4])
     >>> vae.kl_estimator, vae.analytic_kl

@@ -108,7 +108,7 @@ def vae_report(
     Example:
 
     >>> from keras_genmodels import VAE
-    >>> vae = VAE(input_shape=(8, 8, 1), latent_dim=2, seed=0)
+    >>> vae = VAE(data_shape=(8, 8, 1), latent_dim=2, seed=0)
     >>> report = vae_report(vae, "digits", iwae_samples=2)
     >>> report["iwae_nll"] <= report["negative_elbo"] + 5, report["protocol"]["K"]
     (True, 2)

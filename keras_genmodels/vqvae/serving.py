@@ -46,7 +46,7 @@ def vqvae_endpoints(model: VQVAE) -> dict[str, Endpoint]:
 
     Example:
 
-    >>> vqvae = VQVAE(input_shape=(8, 8, 1), num_embeddings=8, embedding_dim=4)
+    >>> vqvae = VQVAE(data_shape=(8, 8, 1), num_embeddings=8, embedding_dim=4)
     >>> endpoints = vqvae_endpoints(vqvae)
     >>> list(endpoints)
     ['serving_default', 'reconstruct', 'encode', 'decode', 'sample']

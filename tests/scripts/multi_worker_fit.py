@@ -23,10 +23,10 @@ from keras_genmodels.distribute import get_strategy, is_chief  # noqa: E402
 def build(kind):
     keras.utils.set_random_seed(0)
     if kind == "vae":
-        model = VAE(input_shape=(4,), latent_dim=2, seed=0)
+        model = VAE(data_shape=(4,), latent_dim=2, seed=0)
         model.compile(optimizer=keras.optimizers.Adam(1e-2))
     else:
-        model = GAN(image_shape=(4,), latent_dim=2, ema_decay=0.9, seed=0)
+        model = GAN(data_shape=(4,), latent_dim=2, ema_decay=0.9, seed=0)
         # SGD with momentum is linear in the gradients: Adam's m / sqrt(v) would
         # blow all-reduce rounding (1e-8) up to lr-sized steps where a gradient
         # is near zero, which is not what this comparison is about.

@@ -31,11 +31,11 @@ def main(kind, backup_dir, output, epochs, seconds):
     keras.utils.set_random_seed(0)
     x = np.random.default_rng(0).uniform(size=(64, 4)).astype("float32")
     if kind == "vae":
-        model = VAE(input_shape=(4,), latent_dim=2, seed=0)
+        model = VAE(data_shape=(4,), latent_dim=2, seed=0)
         model.compile(optimizer=keras.optimizers.Adam(1e-2))
         optimizers = [model.optimizer]
     else:
-        model = GAN(image_shape=(4,), latent_dim=2, ema_decay=0.9, seed=0)
+        model = GAN(data_shape=(4,), latent_dim=2, ema_decay=0.9, seed=0)
         model.compile(
             d_optimizer=keras.optimizers.Adam(1e-2),
             g_optimizer=keras.optimizers.Adam(1e-3),
