@@ -86,7 +86,9 @@ def test_short_mnist5k_run_teaches_the_discriminator():
     history = gan.fit(arrays.x_train, batch_size=64, epochs=1, verbose=0).history
     assert all(np.isfinite(v[0]) for v in history.values())
     after = balanced_accuracy()
-    assert after > 0.65 and after > before + 0.15, (before, after)
+    # Against a generator that learns (batch-normalised), one epoch leaves D at
+    # about 0.54 (0.18 untrained); the unnormalised one gave 0.88 by collapsing.
+    assert after > 0.5 and after > before + 0.15, (before, after)
 
 
 def test_config_and_keras_file_round_trip_with_both_optimizers(tmp_path):
