@@ -1,4 +1,4 @@
-"""A folder of 64x64 RGB PNGs: train, evaluate (Inception features), export, sample."""
+"""A folder of 64x64 RGB PNGs: train (ResNet), evaluate (Inception), export, sample."""
 
 import json
 
@@ -46,6 +46,7 @@ def test_a_folder_of_rgb_images_trains_evaluates_exports_and_samples(
     code = main(
         ["train", "gan", "--dataset", f"folder:{photos}", "--image-size", "64",
          "--channels", "3", "--epochs", "1", "--batch-size", "16",
+         "--arch", "resnet", "--width", "8", "--loss", "hinge",
          "--latent-dim", "8", "--test-fraction", "0.25", "--verbose", "0",
          "--dtype-policy", "float32", "--output-dir", str(run)]
     )  # fmt: skip
@@ -66,3 +67,16 @@ def test_a_folder_of_rgb_images_trains_evaluates_exports_and_samples(
     grid = tmp_path / "grid.png"
     assert main(["sample", str(base), "--num", "4", "--out", str(grid)]) == 0
     assert Image.open(grid).size[0] > 64
+
+
+def test_a_resnet_vae_trains_from_the_command_line(tmp_path):
+    run = tmp_path / "vae"
+    code = main(
+        ["train", "vae", "--dataset", "digits", "--arch", "resnet", "--width", "8",
+         "--epochs", "1", "--latent-dim", "2", "--iwae-samples", "2",
+         "--verbose", "0", "--dtype-policy", "float32", "--output-dir", str(run)]
+    )  # fmt: skip
+    assert code == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["arguments"]["arch"] == "resnet"
+    assert np.isfinite(metrics["test_negative_elbo"])

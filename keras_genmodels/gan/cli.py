@@ -26,6 +26,15 @@ def register(models: argparse._SubParsersAction) -> None:
     add("--conditional", action="store_true", help="condition on the class labels")
     add("--spectral-norm", action="store_true", help="spectral norm in the critic")
     add(
+        "--arch",
+        choices=("dcgan", "resnet"),
+        default="dcgan",
+        help="dcgan: the default conv networks; resnet: SNGAN-style residual "
+        "networks whose stages follow the image size, spectral norm in D (the "
+        "recipe for RGB 32-128 px, with --loss hinge --beta1 0)",
+    )
+    add("--width", type=common.positive_int, default=64, help="resnet: channels")
+    add(
         "--augment",
         choices=("none", "diffaugment", "ada"),
         default="none",
@@ -76,9 +85,19 @@ def train_gan(args: argparse.Namespace) -> int:
         raise common.CLIError(
             f"--conditional needs a labelled dataset; {args.dataset!r} has none."
         )
+    num_classes = int(y_test.max()) + 1 if args.conditional else None
     with strategy.scope():
+        if args.arch == "resnet":
+            from keras_genmodels import networks
+
+            options["generator"] = networks.build_resnet_generator(
+                shape, args.latent_dim, args.width, num_classes=num_classes
+            )
+            options["discriminator"] = networks.build_resnet_discriminator(
+                shape, args.width, num_classes=num_classes
+            )
         if args.conditional:
-            gan = ConditionalGAN(num_classes=int(y_test.max()) + 1, **options)
+            gan = ConditionalGAN(num_classes=num_classes, **options)
         else:
             gan = GAN(**options)
         gan.compile(

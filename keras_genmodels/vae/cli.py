@@ -24,6 +24,14 @@ def register(models: argparse._SubParsersAction) -> None:
     add = model.add_argument
     add("--likelihood", choices=LIKELIHOODS, default="bernoulli", help="p(x|z)")
     add("--prior", choices=PRIORS, default="standard_normal", help="p(z)")
+    add(
+        "--arch",
+        choices=("conv", "resnet"),
+        default="conv",
+        help="conv: the default networks; resnet: residual encoder and decoder "
+        "whose stages follow the image size (a small bottleneck at any size)",
+    )
+    add("--width", type=common.positive_int, default=32, help="resnet: channels")
     add("--beta", type=common.non_negative_float, default=1.0, help="KL weight")
     add = training.add_argument
     add("--kl-warmup-steps", type=common.non_negative_int, default=0, help="KL ramp")
@@ -41,8 +49,21 @@ def train_vae(args: argparse.Namespace) -> int:
     from keras_genmodels import plots
     from keras_genmodels.vae.model import VAE
 
+    networks = {}
     with strategy.scope():
+        if args.arch == "resnet":
+            from keras_genmodels import networks as builders
+
+            networks = dict(
+                encoder=builders.build_resnet_encoder(
+                    shape, args.latent_dim, args.width
+                ),
+                decoder=builders.build_resnet_decoder(
+                    shape, args.latent_dim, args.width
+                ),
+            )
         vae = VAE(
+            **networks,
             data_shape=shape,
             latent_dim=args.latent_dim,
             likelihood=args.likelihood,
