@@ -104,6 +104,19 @@ def export_onnx(
             f"Unknown `endpoint` {endpoint!r} for ONNX export of a "
             f"{type(model).__name__}. Valid values: {', '.join(valid)}."
         )
+    half = sorted(
+        {
+            layer.dtype_policy.name
+            for layer in model._flatten_layers()
+            if layer.dtype_policy.compute_dtype != "float32"
+        }
+    )
+    if half:
+        raise ValueError(
+            f"ONNX export needs a float32 model; this {type(model).__name__} "
+            f"computes in {', '.join(half)} (tf2onnx cannot convert its 16-bit "
+            "ops). Export a SavedModel, or train with --dtype-policy float32."
+        )
     if isinstance(opset, bool) or not isinstance(opset, int) or opset not in OPSETS:
         raise ValueError(
             f"`opset` must be an integer from {OPSETS.start} to {OPSETS.stop - 1}; "

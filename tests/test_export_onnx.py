@@ -104,3 +104,15 @@ def test_bad_arguments_are_refused_before_writing(
     with pytest.raises(error, match=message):
         export_onnx(target, tmp_path / "m.onnx", **kwargs)
     assert os.listdir(tmp_path) == []
+
+
+def test_a_half_precision_model_is_refused_with_the_way_out(tmp_path):
+    previous = keras.mixed_precision.dtype_policy()
+    keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
+    try:
+        vae = VAE(data_shape=(8, 8, 1), latent_dim=2)
+    finally:
+        keras.mixed_precision.set_dtype_policy(previous)
+    with pytest.raises(ValueError, match="needs a float32 model.*mixed_bfloat16"):
+        export_onnx(vae, tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()

@@ -90,7 +90,7 @@ def test_gaussian_likelihood_accepts_any_finite_range():
         ({"input_shape": (8, 8, 1), "kl_estimator": "exact"}, "kl_estimator.*analytic"),
         ({"input_shape": (8, 8, 1), "beta": -1.0}, "beta.*got -1"),
         ({"input_shape": (8, 8, 1), "kl_warmup_steps": -5}, "kl_warmup_steps"),
-        ({}, "input_shape` is required"),
+        ({}, "data_shape` is required"),
         ({"encoder": keras.Sequential()}, "both `encoder` and `decoder`"),
     ],
 )

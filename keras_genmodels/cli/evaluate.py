@@ -152,7 +152,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     import keras
 
     from keras_genmodels import load_model
-    from keras_genmodels.evaluation import evaluate_generator
+    from keras_genmodels.evaluation import classifier_path, evaluate_generator
     from keras_genmodels.registry import family_of
 
     model = load_model(model_file)
@@ -160,6 +160,10 @@ def _evaluate(args: argparse.Namespace) -> int:
         family = family_of(model)
     except TypeError as err:
         raise common.CLIError(f"{str(model_file)!r}: {err}") from err
+    if not options and args.features != "inception":
+        cache = classifier_path(dataset)
+        if not cache.with_suffix(".json").is_file():
+            print(f"training the feature classifier for {dataset} (cached at {cache})")
     evaluation = {
         "model": type(model).__name__,
         "family": family.name,
