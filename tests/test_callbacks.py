@@ -51,3 +51,37 @@ def test_sample_grid_rejects_bad_arguments():
     with pytest.raises(ValueError, match="`num_samples`"):
         SampleGrid("x", num_samples=-1)
     assert keras.callbacks.Callback in SampleGrid.__mro__
+
+
+def test_snapshots_hold_the_weights_of_their_epoch_and_the_clock_skips_saving(
+    tmp_path,
+):
+    from keras_genmodels import VAE
+    from keras_genmodels.callbacks import Snapshots
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                self.weights = [np.array(w) for w in self.model.weights]
+
+    vae = VAE(data_shape=(4,), latent_dim=2, likelihood="gaussian")
+    vae.compile(optimizer="adam")
+    x = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
+    snapshots, record = Snapshots(tmp_path, every=2), Record()
+    vae.fit(x, epochs=3, batch_size=8, verbose=0, callbacks=[snapshots, record])
+    assert [p.name for p in snapshots.paths] == ["epoch-0002.keras"]
+    assert sorted(os.listdir(tmp_path)) == ["epoch-0002.keras"]  # no temporaries
+    loaded = keras.saving.load_model(snapshots.paths[0])
+    for a, b in zip(loaded.weights, record.weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(a), b)
+    assert len(snapshots.seconds) == 3 and np.all(np.diff(snapshots.seconds) > 0)
+
+
+@pytest.mark.parametrize("every", [0, 1.5, True])
+def test_snapshots_refuse_a_bad_interval(every, tmp_path):
+    from keras_genmodels.callbacks import Snapshots
+
+    with pytest.raises(ValueError, match="`every` must be a positive integer"):
+        Snapshots(tmp_path, every=every)
+    with pytest.raises(ValueError, match="`directory` is needed"):
+        Snapshots(None, every=2)

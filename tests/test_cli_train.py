@@ -21,6 +21,7 @@ RUN_FILES = {
     "samples.png",
     "reconstructions.png",
     "metrics.json",
+    "snapshots",
 }
 TINY = ["--dataset", "digits", "--epochs", "1", "--batch-size", "64"]
 TINY += ["--latent-dim", "2", "--iwae-samples", "5", "--verbose", "0"]
@@ -47,7 +48,8 @@ def _run_cli(args, cwd):
 def run(tmp_path_factory):
     """One real tiny training run, shared by the tests that inspect its folder."""
     out = tmp_path_factory.mktemp("cli") / "run"
-    result = _run_cli(["train", "vae", *TINY, "--output-dir", str(out)], out.parent)
+    arguments = ["train", "vae", *TINY, "--snapshot-every", "1", "--output-dir"]
+    result = _run_cli([*arguments, str(out)], out.parent)
     assert result.returncode == 0, result.stderr[-3000:]
     return result, out
 
@@ -87,6 +89,19 @@ def test_history_json_has_one_epoch(run):
     history = json.loads((run[1] / "history.json").read_text())
     assert {"loss", "reconstruction_loss", "kl_loss", "val_loss"} <= set(history)
     assert all(len(values) == 1 for values in history.values())
+    metrics = json.loads((run[1] / "metrics.json").read_text())
+    assert 0 < history["train_seconds"][0] <= metrics["train_seconds"]
+
+
+def test_snapshot_every_saves_the_model_of_that_epoch(run):
+    import keras
+
+    (snapshot,) = os.listdir(run[1] / "snapshots")  # one epoch, --snapshot-every 1
+    assert snapshot == "epoch-0001.keras"
+    before = keras.saving.load_model(run[1] / "snapshots" / snapshot)
+    after = keras.saving.load_model(run[1] / "model.keras")
+    for a, b in zip(before.weights, after.weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
 def test_saved_model_loads(run):
@@ -121,7 +136,7 @@ def test_train_gan_writes_run_folder(tmp_path, options):
         ["train", "gan", *GAN_TINY, *options, "--output-dir", str(out)], tmp_path
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert set(os.listdir(out)) == RUN_FILES - {"reconstructions.png"}
+    assert set(os.listdir(out)) == RUN_FILES - {"reconstructions.png", "snapshots"}
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["final"]) >= {"d_loss", "g_loss", "val_d_loss", "val_g_loss"}
     assert all(math.isfinite(v) for v in metrics["final"].values())

@@ -123,6 +123,13 @@ def add_common_options(parser, batch_size, epochs, learning_rate, latent_dim):
         help="training steps per graph call (fewer Python round trips; callbacks "
         "and the progress bar update every N steps). Default: the model's (8)",
     )
+    add(
+        "--snapshot-every",
+        type=common.positive_int,
+        default=None,
+        help="also save the model every N epochs to snapshots/epoch-NNNN.keras "
+        "(evaluate each to pick an epoch; history.json has train_seconds per epoch)",
+    )
     add = parser.add_argument_group("output").add_argument
     add(
         "--export",
@@ -223,15 +230,21 @@ def fit_and_save(model, args, out, train_ds, test_ds):
     import keras
 
     from keras_genmodels import plots
-    from keras_genmodels.callbacks import NonFiniteLossError, TerminateOnNonFiniteLoss
+    from keras_genmodels.callbacks import (
+        NonFiniteLossError,
+        Snapshots,
+        TerminateOnNonFiniteLoss,
+    )
     from keras_genmodels.distribute import is_chief
 
-    callbacks = [TerminateOnNonFiniteLoss()]
+    chief = is_chief(model.distribute_strategy)
+    every = getattr(args, "snapshot_every", None) if chief else None
+    clock = Snapshots(out / "snapshots" if every else None, every)
+    callbacks = [clock, TerminateOnNonFiniteLoss()]
     if args.backup_dir:
         callbacks.append(
             keras.callbacks.BackupAndRestore(args.backup_dir, double_checkpoint=True)
         )
-    chief = is_chief(model.distribute_strategy)
     started = time.perf_counter()
     with common.run_folder(out if chief else None):
         try:
@@ -249,7 +262,9 @@ def fit_and_save(model, args, out, train_ds, test_ds):
         if not chief:
             return None, seconds
         atomic_write(out / "model.keras", lambda tmp: model.save(tmp))
-    common.write_json(out / "history.json", history.history)
+    common.write_json(
+        out / "history.json", {**history.history, "train_seconds": clock.seconds}
+    )
     if getattr(args, "dataset_info", None) is not None:
         common.write_json(out / "dataset.json", args.dataset_info.to_dict())
     plots.save_history(history.history, out / "history.png")
