@@ -10,6 +10,7 @@ import keras
 import tensorflow as tf
 
 from keras_genmodels.io_utils import atomic_write
+from keras_genmodels.precision import float32_copy
 from keras_genmodels.registry import family_of
 from keras_genmodels.serving import serving_endpoints
 
@@ -57,7 +58,10 @@ def export_onnx(
     (and int32 `labels` for a conditional GAN) to `images`; `discriminate` maps
     `images` (and `labels`) to `logits`. The batch dimension stays dynamic. The
     converted graph is checked with `onnx.checker` before it is written, and the
-    file is written atomically. The ONNX graph does not keep TensorFlow's
+    file is written atomically. A mixed-precision model (e.g. trained with
+    `--dtype-policy auto`) is converted from its float32 copy
+    (`precision.float32_copy`): ONNX converters do not take its 16-bit ops, and
+    its weights are float32 anyway. The ONNX graph does not keep TensorFlow's
     assertions: out-of-range labels are not reported there.
 
     Args:
@@ -104,19 +108,6 @@ def export_onnx(
             f"Unknown `endpoint` {endpoint!r} for ONNX export of a "
             f"{type(model).__name__}. Valid values: {', '.join(valid)}."
         )
-    half = sorted(
-        {
-            layer.dtype_policy.name
-            for layer in model._flatten_layers()
-            if layer.dtype_policy.compute_dtype != "float32"
-        }
-    )
-    if half:
-        raise ValueError(
-            f"ONNX export needs a float32 model; this {type(model).__name__} "
-            f"computes in {', '.join(half)} (tf2onnx cannot convert its 16-bit "
-            "ops). Export a SavedModel, or train with --dtype-policy float32."
-        )
     if isinstance(opset, bool) or not isinstance(opset, int) or opset not in OPSETS:
         raise ValueError(
             f"`opset` must be an integer from {OPSETS.start} to {OPSETS.stop - 1}; "
@@ -134,7 +125,9 @@ def export_onnx(
         raise ImportError(
             "ONNX export needs tf2onnx and onnx: pip install 'keras-genmodels[onnx]'."
         ) from err
-    function, signature = serving_endpoints(model)[endpoint]
+    # tf2onnx cannot convert 16-bit ops: a mixed-precision model is converted
+    # through a float32 copy (the same float32 weights, computed in float32).
+    function, signature = serving_endpoints(float32_copy(model))[endpoint]
     traced = tf.function(function, input_signature=signature, autograph=False)
     proto, _ = tf2onnx.convert.from_function(
         traced, input_signature=signature, opset=opset

@@ -80,3 +80,50 @@ def resolve_dtype_policy(name: str) -> tuple[str, str]:
     if name == "auto":
         return auto_dtype_policy()
     return name, "asked for"
+
+
+def _float32_config(config):
+    """`config` with every mixed dtype policy replaced by float32."""
+    if isinstance(config, dict):
+        if config.get("class_name") in ("DTypePolicy", "FloatDTypePolicy"):
+            name = config.get("config", {}).get("name", "")
+            if name.startswith("mixed_"):
+                return {**config, "config": {**config["config"], "name": "float32"}}
+        return {key: _float32_config(value) for key, value in config.items()}
+    if isinstance(config, list):
+        return [_float32_config(value) for value in config]
+    return config
+
+
+def float32_copy(model):
+    """A float32 copy of a mixed-precision model: same class, config and weights.
+
+    Mixed policies keep float32 variables and only compute in 16 bits, so the
+    copy has exactly the same weights; it computes in float32 (what ONNX
+    converters and some servers need). A float32 model is returned unchanged.
+
+    Example:
+
+    >>> import keras
+    >>> from keras_genmodels import VAE
+    >>> keras.config.set_dtype_policy("mixed_bfloat16")
+    >>> vae = VAE(data_shape=(4,), latent_dim=2, likelihood="gaussian")
+    >>> keras.config.set_dtype_policy("float32")
+    >>> copy = float32_copy(vae)
+    >>> vae.decoder.compute_dtype, copy.decoder.compute_dtype
+    ('bfloat16', 'float32')
+    """
+    import keras
+
+    policies = {layer.dtype_policy.name for layer in model._flatten_layers()}
+    if not any(name.startswith("mixed_") for name in policies):
+        return model
+    config = _float32_config(keras.saving.serialize_keras_object(model))
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32")  # for layers that store no policy
+    try:
+        copy = keras.saving.deserialize_keras_object(config)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    copy.set_weights(model.get_weights())
+    return copy

@@ -8,7 +8,7 @@ import onnxruntime
 import pytest
 import tensorflow as tf
 
-from keras_genmodels import GAN, VAE, ConditionalGAN
+from keras_genmodels import GAN, VAE, ConditionalGAN, precision
 from keras_genmodels.export import export_saved_model
 from keras_genmodels.export_onnx import export_onnx
 
@@ -106,13 +106,18 @@ def test_bad_arguments_are_refused_before_writing(
     assert os.listdir(tmp_path) == []
 
 
-def test_a_half_precision_model_is_refused_with_the_way_out(tmp_path):
+def test_a_mixed_precision_model_converts_through_its_float32_copy(tmp_path):
     previous = keras.mixed_precision.dtype_policy()
     keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
     try:
-        vae = VAE(data_shape=(8, 8, 1), latent_dim=2)
+        vae = VAE(data_shape=(8, 8, 1), latent_dim=2, seed=0)
     finally:
         keras.mixed_precision.set_dtype_policy(previous)
-    with pytest.raises(ValueError, match="needs a float32 model.*mixed_bfloat16"):
-        export_onnx(vae, tmp_path / "m.onnx")
-    assert not (tmp_path / "m.onnx").exists()
+    path = export_onnx(vae, tmp_path / "m.onnx")
+    z = np.random.default_rng(0).normal(size=(5, 2)).astype("float32")
+    (got,) = onnxruntime.InferenceSession(str(path)).run(["x_mean"], {"z": z})
+    bf16 = keras.ops.convert_to_numpy(vae.decode(z)).astype("float32")
+    f32 = keras.ops.convert_to_numpy(precision.float32_copy(vae).decode(z))
+    np.testing.assert_allclose(got, f32, atol=1e-5)  # the float32 computation
+    np.testing.assert_allclose(got, bf16, atol=0.02)  # bf16 rounding only
+    assert vae.decoder.compute_dtype == "bfloat16"  # the model itself unchanged
