@@ -1,4 +1,4 @@
-"""Subclassed encoder/decoder/generator/discriminator in the VAE and the GAN."""
+"""Subclassed networks in the VAE, the GAN and the VQ-VAE: fit, .keras, SavedModel."""
 
 import keras
 import numpy as np
@@ -138,3 +138,56 @@ def test_a_generator_without_get_config_cannot_have_an_ema_copy():
     generator = NoConfigGenerator(keras.layers.Dense(64, activation="sigmoid"))
     with pytest.raises(ValueError, match="NoConfigGenerator.from_config.*get_config"):
         GAN(generator, Downsampler(1), latent_dim=2, ema_decay=0.9)
+
+
+@keras.saving.register_keras_serializable(package="subclassed_test")
+class GridEncoder(keras.Model):
+    """8x8x1 images -> 4x4 grids of `channels` numbers (a VQ-VAE encoder)."""
+
+    def __init__(self, channels, **kwargs):
+        super().__init__(**kwargs)
+        self.channels = channels
+        self.conv = keras.layers.Conv2D(channels, 3, strides=2, padding="same")
+
+    def call(self, x, training=False):
+        return self.conv(x)
+
+    def get_config(self):
+        return {**super().get_config(), "channels": self.channels}
+
+
+@keras.saving.register_keras_serializable(package="subclassed_test")
+class GridDecoder(keras.Model):
+    """4x4 grids -> 8x8x1 images in [0, 1] (a VQ-VAE decoder)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.up = keras.layers.Conv2DTranspose(
+            1, 3, strides=2, padding="same", activation="sigmoid"
+        )
+
+    def call(self, grids, training=False):
+        return self.up(grids)
+
+
+def test_vqvae_with_subclassed_networks(tmp_path):
+    from keras_genmodels import VQVAE
+
+    with pytest.raises(ValueError, match="`data_shape` is required with a subclass"):
+        VQVAE(GridEncoder(4), GridDecoder(), embedding_dim=4, num_embeddings=8)
+    keras.utils.set_random_seed(0)
+    vqvae = VQVAE(
+        GridEncoder(4), GridDecoder(), data_shape=(8, 8, 1), embedding_dim=4,
+        num_embeddings=8, seed=0,
+    )  # fmt: skip
+    assert vqvae.grid_shape == (4, 4)  # from calling the encoder
+    vqvae.compile(optimizer=keras.optimizers.Adam(1e-2))
+    before = vqvae.get_weights()
+    history = vqvae.fit(X, batch_size=8, epochs=1, verbose=0).history
+    assert np.isfinite(history["loss"][0]) and _changed(before, vqvae.get_weights())
+    loaded = assert_saved_model_round_trip(
+        vqvae, tmp_path, lambda m: [m.sample(3, seed=1), m.reconstruct(X[:2])],
+        atol=1e-6,
+    )  # fmt: skip
+    assert isinstance(loaded.encoder, GridEncoder)
+    _check_export(vqvae, tmp_path)
