@@ -137,7 +137,9 @@ class GenerativeModel(keras.Model):
       `tf.distribute` step ("You must feed a value for placeholder tensor
       'while/cond/Placeholder'", keras-team/keras#19246), so with several
       replicas the models run their own loop without that `tf.cond`;
-    - `compile_from_config` that calls the subclass's own `compile`.
+    - `compile_from_config` that calls the subclass's own `compile`;
+    - `from_preset(name)`, a pretrained model of the class from the presets
+      folder (`keras_genmodels.presets`).
     """
 
     unit_interval = False
@@ -146,6 +148,29 @@ class GenerativeModel(keras.Model):
     data_range = None
     # `compile`'s default `steps_per_execution`; Keras's own default is 1.
     default_steps_per_execution = 8
+
+    @classmethod
+    def from_preset(cls, name: str, directory=None, compile: bool = True):
+        """Loads the pretrained preset `name`, which must be a `cls`.
+
+        Args:
+            name: str. A preset, see `keras_genmodels.list_presets()`.
+            directory: str, path-like or None. The presets folder; None: the
+                `$KERAS_GENMODELS_PRESETS` folder, else the repository's
+                `saved_models/`. Defaults to None.
+            compile: bool. Compile with the family's default optimizers (presets
+                hold no optimizer state). Defaults to True.
+
+        Returns:
+            The model, loaded in Keras's `safe_mode`.
+
+        Raises:
+            ValueError: unknown name (the message lists the presets).
+            TypeError: the preset is of another class.
+        """
+        from keras_genmodels.presets import load_preset
+
+        return load_preset(name, directory, cls=cls, compile=compile)
 
     def expected_data_range(self) -> tuple[float, float] | None:
         """`data_range` as floats; (0, 1) when only `unit_interval` is set."""
@@ -306,6 +331,22 @@ class GenerativeModel(keras.Model):
     def compile(self, **kwargs):
         kwargs.setdefault("steps_per_execution", self.default_steps_per_execution)
         super().compile(**kwargs)
+
+    def compile_one_optimizer(self, optimizer, variables, built_in: str, **kwargs):
+        """`compile` for a model whose loss is built in, with one optimizer.
+
+        Refuses Keras's `loss`/`metrics` arguments (naming `built_in`, what the
+        model computes itself), then builds the optimizer for `variables` at
+        once, so checkpoints and BackupAndRestore see its state before training.
+        """
+        for name in ("loss", "metrics", "loss_weights", "weighted_metrics"):
+            if kwargs.get(name) is not None:
+                raise ValueError(
+                    f"{type(self).__name__}.compile() does not take `{name}` (got "
+                    f"{kwargs[name]!r}): {built_in}."
+                )
+        GenerativeModel.compile(self, optimizer=optimizer, **kwargs)
+        self.optimizer.build(variables)
 
     def _make_function(self, step_function):
         """Keras's train/test function, with a multi-step loop safe for replicas.

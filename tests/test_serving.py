@@ -19,6 +19,7 @@ from tensorflow.core.framework import types_pb2
 from keras_genmodels import GAN, VAE, ConditionalGAN
 from keras_genmodels.export import export_saved_model
 from keras_genmodels.serving import serving_endpoints
+from tests.test_case import run_signatures_in_isolation
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 IMAGE = ("DT_FLOAT", (-1, 8, 8, 1))
@@ -103,34 +104,6 @@ def exported(tmp_path_factory):
     return models, paths, feeds, expected, base
 
 
-ISOLATED = """
-import sys
-sys.modules["keras_genmodels"] = None  # the package is installed (editable): block it
-sys.modules["tensorflow_probability"] = None
-import json
-import numpy as np
-import tensorflow as tf
-try:
-    import keras_genmodels
-    blocked = False
-except ImportError:
-    blocked = True
-paths, feeds = json.loads(sys.argv[1]), np.load(sys.argv[2])
-outputs = {}
-for model, path in paths.items():
-    for name, function in tf.saved_model.load(path).signatures.items():
-        prefix = f"{model}/{name}/"
-        feed = {k[len(prefix):]: feeds[k] for k in feeds.files if k.startswith(prefix)}
-        for key, value in function(**feed).items():
-            outputs[prefix + key] = value.numpy()
-np.savez(sys.argv[3], **outputs)
-loaded = [
-    m for m, v in sys.modules.items()
-    if v is not None
-    and m.split(".")[0] in ("keras_genmodels", "tensorflow_probability")
-]
-print(json.dumps({"blocked": blocked, "package_modules": loaded}))
-"""
 
 
 def test_every_signature_runs_without_the_package_and_matches(exported, tmp_path):
@@ -138,28 +111,8 @@ def test_every_signature_runs_without_the_package_and_matches(exported, tmp_path
     arrays = {
         f"{m}/{s}/{k}": v for (m, s), feed in feeds.items() for k, v in feed.items()
     }
-    np.savez(tmp_path / "feeds.npz", **arrays)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-I",
-            "-c",
-            ISOLATED,
-            json.dumps({k: str(v) for k, v in paths.items()}),
-            str(tmp_path / "feeds.npz"),
-            str(tmp_path / "outputs.npz"),
-        ],
-        cwd=tmp_path,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="-1"),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert report == {"blocked": True, "package_modules": []}
-    outputs = np.load(tmp_path / "outputs.npz")
-    got = {tuple(key.split("/")) for key in outputs.files}
+    outputs = run_signatures_in_isolation(paths, arrays, tmp_path)
+    got = {tuple(key.split("/")) for key in outputs}
     assert got == set(expected)  # every signature and output, nothing else
     for (model, signature, key), want in expected.items():
         np.testing.assert_allclose(

@@ -424,15 +424,12 @@ class VAE(GenerativeModel):
         `kwargs` go to `keras.Model.compile`; `steps_per_execution` defaults to 8
         on a single replica, else 1 (see `GenerativeModel`).
         """
-        for name in ("loss", "metrics", "loss_weights", "weighted_metrics"):
-            if kwargs.get(name) is not None:
-                raise ValueError(
-                    f"VAE.compile() does not take `{name}` (got {kwargs[name]!r}): "
-                    "the negative ELBO and its terms are built in."
-                )
-        super().compile(optimizer=optimizer, **kwargs)
-        # Build the optimizer now, so checkpoints and BackupAndRestore see its state.
-        self.optimizer.build(self.trainable_variables)
+        self.compile_one_optimizer(
+            optimizer,
+            self.trainable_variables,
+            "the negative ELBO and its terms are built in",
+            **kwargs,
+        )
 
     # ---- serialization ---------------------------------------------------------
     def get_config(self):

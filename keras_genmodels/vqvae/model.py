@@ -323,14 +323,12 @@ class VQVAE(GenerativeModel):
         `kwargs` go to `keras.Model.compile`; `steps_per_execution` defaults to 8
         on a single replica, else 1 (see `GenerativeModel`).
         """
-        for name in ("loss", "metrics", "loss_weights", "weighted_metrics"):
-            if kwargs.get(name) is not None:
-                raise ValueError(
-                    f"VQVAE.compile() does not take `{name}` (got {kwargs[name]!r}): "
-                    "the reconstruction and commitment losses are built in."
-                )
-        super().compile(optimizer=optimizer, **kwargs)
-        self.optimizer.build(self.autoencoder_variables)
+        self.compile_one_optimizer(
+            optimizer,
+            self.autoencoder_variables,
+            "the reconstruction and commitment losses are built in",
+            **kwargs,
+        )
 
     # ---- serialization ---------------------------------------------------------
     def get_config(self):
