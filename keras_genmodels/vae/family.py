@@ -1,6 +1,6 @@
 """Registers the VAE family with the package's family protocol."""
 
-from keras_genmodels.registry import Family, register_family
+from keras_genmodels.registry import Family, Preset, register_family
 
 FAMILY = register_family(
     Family(
@@ -14,5 +14,12 @@ FAMILY = register_family(
         evaluation_report="keras_genmodels.vae.report:evaluation_report",
         save_pictures="keras_genmodels.vae.report:save_pictures",
         cli="keras_genmodels.vae.cli:register",
+        presets=(
+            Preset(
+                "vae_mnist5k",
+                "A VAE of the MNIST-5k digits: Bernoulli likelihood, 16-d latent",
+                train=("vae", "--seed", "0"),
+            ),
+        ),
     )
 )

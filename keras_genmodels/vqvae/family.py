@@ -1,6 +1,6 @@
 """Registers the VQ-VAE family with the package's family protocol."""
 
-from keras_genmodels.registry import Family, register_family
+from keras_genmodels.registry import Family, Preset, register_family
 
 FAMILY = register_family(
     Family(
@@ -13,5 +13,12 @@ FAMILY = register_family(
         evaluation_report="keras_genmodels.vqvae.report:evaluation_report",
         save_pictures="keras_genmodels.vqvae.report:save_pictures",
         cli="keras_genmodels.vqvae.cli:register",
+        presets=(
+            Preset(
+                "vqvae_mnist5k",
+                "A VQ-VAE of the MNIST-5k digits with its PixelCNN prior over codes",
+                train=("vqvae", "--seed", "0"),
+            ),
+        ),
     )
 )

@@ -1,0 +1,109 @@
+"""The preset build, end to end on a tiny recipe: train, evaluate, write, replace."""
+
+import dataclasses
+import json
+
+import pytest
+from google.protobuf import text_format
+from tensorflow_serving.config import model_server_config_pb2
+
+from keras_genmodels import VAE, presets, registry
+from keras_genmodels.presets import build, card
+
+TINY = registry.Preset(
+    "tiny_vae_digits",
+    "A one-epoch VAE of the 8x8 digits",
+    train=("vae", "--dataset", "digits", "--epochs", "1", "--latent-dim", "2")
+    + ("--iwae-samples", "5", "--seed", "0"),
+    evaluate=("--num-samples", "300", "--iwae-samples", "5"),
+)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The tiny recipe registered with the VAE family, built into a fresh folder."""
+    vae = registry.get_family("vae")
+    registry.register_family(dataclasses.replace(vae, presets=(TINY,)), True)
+    try:
+        folder = tmp_path_factory.mktemp("presets")
+        path = build.build_preset(TINY.name, folder, verbose=0)
+        yield folder, path
+    finally:
+        registry.register_family(vae, overwrite=True)
+
+
+def test_the_build_writes_the_layout(built):
+    folder, path = built
+    assert path == folder / TINY.name
+    names = {p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()}
+    assert {"model.keras", "preset.json", "README.md", "1/saved_model.pb"} <= names
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no temps
+    info = json.loads((path / "preset.json").read_text())
+    assert info["build"]["command"] == ["keras-genmodels", "train", *TINY.train]
+    assert info["files"] == build.file_digests(path)
+    assert (path / "README.md").read_text() == card.model_card(info)
+
+
+def test_the_model_has_no_optimizer_state_and_from_preset_compiles_it(built):
+    folder, _ = built
+    vae = VAE.from_preset(TINY.name, directory=folder)
+    assert isinstance(vae, VAE) and vae.compiled
+    assert tuple(vae.sample(2, seed=0).shape) == (2, 8, 8, 1)
+    assert list(presets.list_presets(folder)) == [TINY.name]
+
+
+def test_the_recorded_quick_check_agrees_with_the_card(built):
+    _, path = built
+    info = json.loads((path / "preset.json").read_text())
+    from keras_genmodels.presets import checks
+
+    assert checks.compare(info["metrics"], info["quick_check"]["measured"]) == []
+    worse = json.loads(json.dumps(info["quick_check"]["measured"]))
+    worse["likelihood"]["negative_elbo"] *= 1.1  # a card that no longer holds
+    assert checks.compare(info["metrics"], worse)
+
+
+def test_models_config_parses_as_tf_serving_config(built):
+    folder, _ = built
+    config = model_server_config_pb2.ModelServerConfig()
+    text_format.Parse((folder / "models.config").read_text(), config)
+    (entry,) = config.model_config_list.config
+    assert entry.name == TINY.name and entry.base_path == f"/models/{TINY.name}"
+    assert entry.model_platform == "tensorflow"
+
+
+def test_a_rebuild_replaces_the_preset_and_a_failed_one_keeps_it(built, monkeypatch):
+    folder, path = built
+    before = (path / "preset.json").read_text()
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("export failed")
+
+    # Fails after model.keras is written into the temporary folder.
+    monkeypatch.setattr("keras_genmodels.export.export_saved_model", fail)
+    vae = registry.get_family("vae")
+    registry.register_family(dataclasses.replace(vae, presets=(TINY,)), True)
+    try:
+        with pytest.raises(RuntimeError, match="export failed"):
+            build.build_preset(TINY.name, folder, verbose=0)
+    finally:
+        registry.register_family(vae, overwrite=True)
+    assert (path / "preset.json").read_text() == before
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]
+
+
+def test_unknown_names_list_what_exists(built, tmp_path):
+    folder, _ = built
+    with pytest.raises(ValueError, match=f"Presets there: {TINY.name}"):
+        presets.load_preset("nope", directory=folder)
+    with pytest.raises(ValueError, match="the recipes are: "):
+        build.build_preset("nope", tmp_path)
+    with pytest.raises(FileNotFoundError, match="KERAS_GENMODELS_PRESETS"):
+        presets.list_presets(tmp_path / "missing")
+
+
+def test_a_preset_of_another_class_is_refused(built):
+    from keras_genmodels import GAN
+
+    with pytest.raises(TypeError, match=r"is a VAE, not a GAN; load it with VAE"):
+        GAN.from_preset(TINY.name, directory=built[0])
