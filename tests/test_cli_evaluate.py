@@ -127,15 +127,22 @@ def test_errors_exit_2_without_traceback(tmp_path, capsys):
     assert cli.main(["evaluate", str(tmp_path), "--num-samples", "0"]) == 2
 
 
-def test_evaluate_a_bare_keras_file(vae_run, home, tmp_path):
+def test_evaluate_a_bare_keras_file(vae_run, home, tmp_path, monkeypatch):
     """A .keras file outside a run folder (e.g. an example's output), --dataset."""
     _, out = vae_run
     model = tmp_path / "example" / "my_vae.keras"
     model.parent.mkdir()
     model.write_bytes((out / "model.keras").read_bytes())
+    twin = model.with_name("snapshot.keras")  # a second file in the same folder
+    twin.write_bytes(model.read_bytes())
     result = _evaluate(model, home, "--dataset", "digits")
     assert result.returncode == 0, result.stderr[-3000:]
-    evaluation = json.loads((model.parent / "evaluation.json").read_text())
+    monkeypatch.setenv("KERAS_GENMODELS_HOME", str(home))
+    assert cli.main([*EVALUATE, str(twin), "--dataset", "digits"]) == 0
+    assert sorted(p.name for p in model.parent.iterdir()) == [
+        "my_vae", "my_vae.keras", "snapshot", "snapshot.keras"
+    ]  # each file's results in a folder of its own
+    evaluation = json.loads((model.parent / "my_vae" / "evaluation.json").read_text())
     assert evaluation["dataset"] == "digits" and evaluation["model"] == "VAE"
     # 80 samples: KID subsets of 40 differ from one another, so the spread is real
     assert evaluation["samples"]["kid_std"] > 0

@@ -78,6 +78,10 @@ def test_metrics_json(run):
     ):
         assert isinstance(metrics[key], float) and math.isfinite(metrics[key]), key
     assert metrics["test_iwae_nll"] == -metrics["test_iwae_log_likelihood"]
+    from keras_genmodels.precision import auto_dtype_policy
+
+    name, reason = auto_dtype_policy()  # the default: this machine's choice
+    assert metrics["dtype_policy"] == {"name": name, "reason": reason}
     assert metrics["iwae_samples"] == 5
     assert metrics["epochs"] == 1 and metrics["num_test_examples"] > 0
     assert metrics["arguments"]["dataset"] == "digits"
@@ -223,7 +227,7 @@ def test_defaults_match_the_documented_ones():
     expected = dict(
         dataset="mnist5k",
         epochs=30,
-        batch_size=128,
+        batch_size=64,
         latent_dim=16,
         beta=1.0,
         kl_warmup_steps=0,
@@ -234,7 +238,7 @@ def test_defaults_match_the_documented_ones():
         output_dir=None,
         seed=0,
         verbose=1,
-        dtype_policy="float32",  # auto is opt-in: ONNX cannot take bf16 graphs
+        dtype_policy="auto",  # the Python API keeps Keras's float32
         prior="standard_normal",
         steps_per_execution=None,  # the model's: 8
     )

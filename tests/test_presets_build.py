@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import shutil
 
 import pytest
 from google.protobuf import text_format
@@ -21,19 +22,31 @@ TINY = registry.Preset(
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """The tiny recipe registered with the VAE family, built into a fresh folder."""
+    """The tiny recipe registered with the VAE family, built into a fresh folder.
+
+    Returns `(presets folder, preset folder, a copy of the trained run)`.
+    """
     vae = registry.get_family("vae")
     registry.register_family(dataclasses.replace(vae, presets=(TINY,)), True)
+    real, run_copy = build._cli, tmp_path_factory.mktemp("run") / "run"
+
+    def keeping_the_run(arguments, verbose):
+        real(arguments, verbose)
+        if arguments[0] == "evaluate":
+            shutil.copytree(arguments[1], run_copy)
+
+    build._cli = keeping_the_run
     try:
         folder = tmp_path_factory.mktemp("presets")
         path = build.build_preset(TINY.name, folder, verbose=0)
-        yield folder, path
+        yield folder, path, run_copy
     finally:
+        build._cli = real
         registry.register_family(vae, overwrite=True)
 
 
 def test_the_build_writes_the_layout(built):
-    folder, path = built
+    folder, path, _ = built
     assert path == folder / TINY.name
     names = {p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()}
     assert {"model.keras", "preset.json", "README.md", "1/saved_model.pb"} <= names
@@ -45,7 +58,7 @@ def test_the_build_writes_the_layout(built):
 
 
 def test_the_model_has_no_optimizer_state_and_from_preset_compiles_it(built):
-    folder, _ = built
+    folder, _, _ = built
     vae = VAE.from_preset(TINY.name, directory=folder)
     assert isinstance(vae, VAE) and vae.compiled
     assert tuple(vae.sample(2, seed=0).shape) == (2, 8, 8, 1)
@@ -53,7 +66,7 @@ def test_the_model_has_no_optimizer_state_and_from_preset_compiles_it(built):
 
 
 def test_the_recorded_quick_check_agrees_with_the_card(built):
-    _, path = built
+    _, path, _ = built
     info = json.loads((path / "preset.json").read_text())
     from keras_genmodels.presets import checks
 
@@ -64,7 +77,7 @@ def test_the_recorded_quick_check_agrees_with_the_card(built):
 
 
 def test_models_config_parses_as_tf_serving_config(built):
-    folder, _ = built
+    folder, _, _ = built
     config = model_server_config_pb2.ModelServerConfig()
     text_format.Parse((folder / "models.config").read_text(), config)
     (entry,) = config.model_config_list.config
@@ -73,11 +86,17 @@ def test_models_config_parses_as_tf_serving_config(built):
 
 
 def test_a_rebuild_replaces_the_preset_and_a_failed_one_keeps_it(built, monkeypatch):
-    folder, path = built
+    folder, path, run = built
     before = (path / "preset.json").read_text()
+
+    def replay(arguments, verbose):  # the fixture's run instead of a new training
+        if arguments[0] == "train":
+            shutil.copytree(run, arguments[arguments.index("--output-dir") + 1])
 
     def fail(*args, **kwargs):
         raise RuntimeError("export failed")
+
+    monkeypatch.setattr(build, "_cli", replay)
 
     # Fails after model.keras is written into the temporary folder.
     monkeypatch.setattr("keras_genmodels.export.export_saved_model", fail)
@@ -93,7 +112,7 @@ def test_a_rebuild_replaces_the_preset_and_a_failed_one_keeps_it(built, monkeypa
 
 
 def test_unknown_names_list_what_exists(built, tmp_path):
-    folder, _ = built
+    folder, _, _ = built
     with pytest.raises(ValueError, match=f"Presets there: {TINY.name}"):
         presets.load_preset("nope", directory=folder)
     with pytest.raises(ValueError, match="the recipes are: "):

@@ -23,8 +23,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "or ~/.keras_genmodels) on the run's dataset, plus the model family's own "
         "numbers (for a VAE the test negative ELBO, IWAE NLL and reconstruction "
         "error). Writes "
-        "evaluation.json and any missing sample/reconstruction images next to the "
-        "model.",
+        "evaluation.json and any missing sample/reconstruction images into the "
+        "run folder (for a .keras file, into a folder named after it beside it, "
+        "e.g. snapshots/epoch-0005/).",
     )
     add = p.add_argument
     add(
@@ -73,7 +74,8 @@ def _read_run(source: pathlib.Path, dataset: str | None):
                 f"{str(source)!r} is a file but not a .keras model; pass a run "
                 "folder or a .keras file."
             )
-        model_file, folder = source, source.parent
+        # Each file its own folder: snapshots side by side keep their results.
+        model_file, folder = source, source.parent / source.stem
     else:
         model_file, folder = source / "model.keras", source
         if not model_file.is_file():
@@ -193,6 +195,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     )  # fmt: skip
     summary = report.pop("summary", None)
     evaluation.update(report)
+    run_dir.mkdir(exist_ok=True)
     evaluation["images_written"] = _pictures(
         model, run_dir, dataset, binarize, args.seed, options
     )

@@ -110,11 +110,10 @@ def add_common_options(parser, batch_size, epochs, learning_rate, latent_dim):
     add(
         "--dtype-policy",
         choices=DTYPE_POLICIES,
-        default="float32",
+        default="auto",
         help="Keras dtype policy: mixed_* compute in 16 bits with float32 weights; "
         "auto picks mixed_bfloat16 on CPUs with bf16 units or GPUs of compute "
-        "capability >= 8.0, else float32 (the choice is written to metrics.json; "
-        "ONNX export needs a float32 model)",
+        "capability >= 8.0, else float32 (the choice is written to metrics.json)",
     )
     add(
         "--steps-per-execution",

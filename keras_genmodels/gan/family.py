@@ -19,12 +19,13 @@ FAMILY = register_family(
             Preset(
                 "gan_mnist5k",
                 "A GAN of the MNIST-5k digits: the default DCGAN networks, 64-d latent",
-                train=("gan", "--seed", "0"),
+                train=("gan", "--seed", "0", "--dtype-policy", "float32"),
             ),
             Preset(
                 "conditional_gan_mnist5k",
                 "A class-conditional GAN of the MNIST-5k digits, one class per digit",
-                train=("gan", "--conditional", "--seed", "0"),
+                train=("gan", "--conditional", "--seed", "0")
+                + ("--dtype-policy", "float32"),
             ),
         ),
     )

@@ -20,7 +20,7 @@ def register(models: argparse._SubParsersAction) -> None:
         description="Train a VAE, then report the test negative ELBO and the IWAE "
         "estimate of log p(x), in nats per example.",
     )
-    model, training = train.add_common_options(p, 128, 30, 1e-3, 16)
+    model, training = train.add_common_options(p, 64, 30, 1e-3, 16)
     add = model.add_argument
     add("--likelihood", choices=LIKELIHOODS, default="bernoulli", help="p(x|z)")
     add("--prior", choices=PRIORS, default="standard_normal", help="p(z)")

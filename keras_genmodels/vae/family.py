@@ -17,8 +17,10 @@ FAMILY = register_family(
         presets=(
             Preset(
                 "vae_mnist5k",
-                "A VAE of the MNIST-5k digits: Bernoulli likelihood, 16-d latent",
-                train=("vae", "--seed", "0"),
+                "A VAE of the MNIST-5k digits: ResNet encoder and decoder of width "
+                "16, Bernoulli likelihood, 16-d latent",
+                train=("vae", "--arch", "resnet", "--width", "16", "--seed", "0")
+                + ("--dtype-policy", "float32"),
             ),
         ),
     )

@@ -17,7 +17,7 @@ FAMILY = register_family(
             Preset(
                 "vqvae_mnist5k",
                 "A VQ-VAE of the MNIST-5k digits with its PixelCNN prior over codes",
-                train=("vqvae", "--seed", "0"),
+                train=("vqvae", "--seed", "0", "--dtype-policy", "float32"),
             ),
         ),
     )
