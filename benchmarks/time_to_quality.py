@@ -508,7 +508,7 @@ def main():
     )
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--num-samples", type=int, default=2000)
-    parser.add_argument("--runs-dir", default="/work/runs_ttq")
+    parser.add_argument("--runs-dir", default="runs/time_to_quality")
     parser.add_argument(
         "--tolerance",
         type=float,
