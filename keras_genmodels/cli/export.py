@@ -149,6 +149,11 @@ def _resolve_saved_model(folder: pathlib.Path) -> pathlib.Path:
         )
     if (folder / "saved_model.pb").is_file():
         return folder
+    from keras_genmodels.export import list_versions
+
+    versions = list_versions(folder) if folder.is_dir() else {}
+    if versions:  # a base folder (a preset's holds model.keras beside them)
+        return versions[max(versions)]
     if folder.suffix == ".keras" or (folder / "model.keras").is_file():
         name = folder.stem if folder.suffix == ".keras" else folder.resolve().name
         what = "a .keras file" if folder.suffix == ".keras" else "a run folder"
@@ -156,16 +161,11 @@ def _resolve_saved_model(folder: pathlib.Path) -> pathlib.Path:
             f"{str(folder)!r} is {what}, not an export: run `keras-genmodels export "
             f"{folder}` first, then `keras-genmodels sample saved_models/{name}`."
         )
-    from keras_genmodels.export import list_versions
-
-    versions = list_versions(folder) if folder.is_dir() else {}
-    if not versions:
-        raise common.CLIError(
-            f"{str(folder)!r} is neither a SavedModel folder (with saved_model.pb) "
-            "nor a base folder with numeric version folders; export a trained model "
-            "with `keras-genmodels export RUN_DIR`."
-        )
-    return versions[max(versions)]
+    raise common.CLIError(
+        f"{str(folder)!r} is neither a SavedModel folder (with saved_model.pb) "
+        "nor a base folder with numeric version folders; export a trained model "
+        "with `keras-genmodels export RUN_DIR`."
+    )
 
 
 def _sample_source(args: argparse.Namespace) -> pathlib.Path:
