@@ -89,14 +89,11 @@ def test_a_rebuild_replaces_the_preset_and_a_failed_one_keeps_it(built, monkeypa
     folder, path, run = built
     before = (path / "preset.json").read_text()
 
-    def replay(arguments, verbose):  # the fixture's run instead of a new training
-        if arguments[0] == "train":
-            shutil.copytree(run, arguments[arguments.index("--output-dir") + 1])
-
     def fail(*args, **kwargs):
         raise RuntimeError("export failed")
 
-    monkeypatch.setattr(build, "_cli", replay)
+    # The fixture's run (already evaluated) instead of a new training.
+    monkeypatch.setattr(build, "_cli", lambda arguments, verbose: None)
 
     # Fails after model.keras is written into the temporary folder.
     monkeypatch.setattr("keras_genmodels.export.export_saved_model", fail)
@@ -104,7 +101,7 @@ def test_a_rebuild_replaces_the_preset_and_a_failed_one_keeps_it(built, monkeypa
     registry.register_family(dataclasses.replace(vae, presets=(TINY,)), True)
     try:
         with pytest.raises(RuntimeError, match="export failed"):
-            build.build_preset(TINY.name, folder, verbose=0)
+            build.build_preset(TINY.name, folder, verbose=0, run_dir=run)
     finally:
         registry.register_family(vae, overwrite=True)
     assert (path / "preset.json").read_text() == before
@@ -126,3 +123,14 @@ def test_a_preset_of_another_class_is_refused(built):
 
     with pytest.raises(TypeError, match=r"is a VAE, not a GAN; load it with VAE"):
         GAN.from_preset(TINY.name, directory=built[0])
+
+
+def test_a_run_of_another_command_is_refused(built, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(built[2], run)
+    build.check_run(run, TINY)  # the recipe's own run passes
+    metrics = json.loads((run / "metrics.json").read_text())
+    metrics["arguments"]["epochs"] = 2
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    with pytest.raises(ValueError, match="not trained by the recipe.*epochs=2, not 1"):
+        build.check_run(run, TINY)

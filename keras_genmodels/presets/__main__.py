@@ -19,6 +19,11 @@ def main(argv=None) -> int:
     build.add_argument("names", nargs="*", help="presets to build (default: all)")
     build.add_argument("--output-dir", default="saved_models", help="presets folder")
     build.add_argument("--verbose", type=int, choices=(0, 1), default=1)
+    build.add_argument(
+        "--run",
+        help="with one NAME: a finished run of its recipe's exact command, used "
+        "instead of training (its arguments are checked)",
+    )
     listing = commands.add_parser("list", help="the presets of a folder")
     listing.add_argument("--dir", default=None, help="presets folder")
     args = parser.parse_args(argv)
@@ -35,8 +40,11 @@ def main(argv=None) -> int:
         parser.error(
             f"unknown preset(s) {', '.join(unknown)}; the recipes: {', '.join(known)}"
         )
+    if args.run is not None and len(args.names) != 1:
+        parser.error("--run needs exactly one preset NAME")
     for name in args.names or list(known):
-        print(f"built {build_preset(name, args.output_dir, args.verbose)}", flush=True)
+        path = build_preset(name, args.output_dir, args.verbose, run_dir=args.run)
+        print(f"built {path}", flush=True)
     return 0
 
 

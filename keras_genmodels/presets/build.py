@@ -21,7 +21,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from typing import Any
 
@@ -57,10 +56,51 @@ def _cli(arguments: list[str], verbose: int) -> None:
         raise RuntimeError(f"`keras-genmodels {' '.join(arguments)}` failed.\n{tail}")
 
 
+def check_run(run: pathlib.Path, recipe) -> None:
+    """Raises ValueError unless the run folder was trained by `recipe`'s command.
+
+    The run's recorded arguments (metrics.json) must equal those the recipe's
+    command parses to, the output folder and verbosity aside.
+    """
+    from keras_genmodels.cli import build_parser
+
+    metrics = run / "metrics.json"
+    if not metrics.is_file():
+        raise ValueError(f"run {str(run)!r} has no metrics.json: not a finished run.")
+    recorded = json.loads(metrics.read_text())["arguments"]
+    parsed = vars(build_parser().parse_args(["train", *recipe.train]))
+    ignored = {"output_dir", "verbose", "handler"}
+    differ = sorted(
+        key
+        for key in (set(parsed) | set(recorded)) - ignored
+        if parsed.get(key) != recorded.get(key)
+    )
+    if differ:
+        raise ValueError(
+            f"run {str(run)!r} was not trained by the recipe of {recipe.name!r} "
+            f"(`keras-genmodels train {' '.join(recipe.train)}`): "
+            + ", ".join(
+                f"{k}={recorded.get(k)!r}, not {parsed.get(k)!r}" for k in differ
+            )
+        )
+
+
 def build_preset(
-    name: str, output_dir: str | os.PathLike = "saved_models", verbose: int = 1
+    name: str,
+    output_dir: str | os.PathLike = "saved_models",
+    verbose: int = 1,
+    run_dir: str | os.PathLike | None = None,
 ) -> pathlib.Path:
     """Trains, evaluates and writes preset `name` into `output_dir/name/`.
+
+    Args:
+        name: str. A recipe's name (see `keras_genmodels.presets.recipes()`).
+        output_dir: str or path-like. The presets folder. Defaults to
+            "saved_models".
+        verbose: int. 1 prints the commands and their output. Defaults to 1.
+        run_dir: str, path-like or None. A finished run of the recipe's exact
+            command to use instead of training (checked by `check_run`).
+            Defaults to None.
 
     Returns:
         The preset's folder. An existing one is replaced only once the new one is
@@ -77,16 +117,17 @@ def build_preset(
     stage = output / f".tmp-{name}-{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory(prefix=f"preset-{name}-") as work:
         run = pathlib.Path(work) / "run"
-        started = time.perf_counter()
-        train = ["train", *recipe.train, "--output-dir", str(run), "--verbose", "0"]
-        _cli(train, verbose)
-        train_seconds = time.perf_counter() - started
+        if run_dir is None:
+            train = ["train", *recipe.train, "--output-dir", str(run), "--verbose"]
+            _cli([*train, "0"], verbose)
+        else:
+            check_run(pathlib.Path(run_dir), recipe)
+            shutil.copytree(run_dir, run)
         _cli(["evaluate", str(run), *recipe.evaluate], verbose)
         metrics = json.loads((run / "metrics.json").read_text())
         evaluation = json.loads((run / "evaluation.json").read_text())
         try:
             info = _assemble(stage, run, family, recipe, metrics, evaluation)
-            info["build"]["train_seconds"] = round(train_seconds, 1)
             (stage / PRESET_FILE).write_text(json.dumps(info, indent=1) + "\n")
             (stage / card.CARD_FILE).write_text(card.model_card(info))
             _replace(stage, output / name)
@@ -127,6 +168,7 @@ def _assemble(stage, run, family, recipe, metrics, evaluation) -> dict[str, Any]
                 "python", "-m", "keras_genmodels.presets", "build", recipe.name
             ],
             "epochs": metrics["epochs"],
+            "train_seconds": round(metrics["train_seconds"], 1),
             "dtype_policy": metrics.get("dtype_policy"),
             "versions": {
                 "keras_genmodels": __version__,

@@ -34,6 +34,9 @@ def _metric_rows(info: dict[str, Any]) -> list[str]:
         for key, value in values.items():
             if isinstance(value, float | int) and not isinstance(value, bool):
                 rows.append(f"| {section}.{key} | {_number(value)} |")
+    for key, value in info.get("run_metrics", {}).items():
+        if isinstance(value, float):
+            rows.append(f"| training run: {key} | {_number(value)} |")
     if protocol:
         extractor = protocol.get("extractor") or {}
         described = (

@@ -21,6 +21,7 @@ FAMILY = register_family(
                 "16, Bernoulli likelihood, 16-d latent",
                 train=("vae", "--arch", "resnet", "--width", "16", "--seed", "0")
                 + ("--dtype-policy", "float32"),
+                evaluate=("--iwae-samples", "100"),  # K = 1000: the run's metrics
             ),
         ),
     )
