@@ -146,6 +146,7 @@ def _assemble(stage, run, family, recipe, metrics, evaluation) -> dict[str, Any]
     from keras_genmodels.export import export_saved_model
 
     model = load_model(run / "model.keras", compile=False)
+    _drop_optimizers(model)
     stage.mkdir()
     model.save(stage / MODEL_FILE)  # not compiled: no optimizer state
     export_saved_model(model, stage, version=1)
@@ -187,6 +188,19 @@ def _assemble(stage, run, family, recipe, metrics, evaluation) -> dict[str, Any]
         },
         "files": file_digests(stage),
     }
+
+
+def _drop_optimizers(model) -> None:
+    """Uncompiles the nested models (e.g. a VQ-VAE's PixelCNN prior, compiled by
+    `fit_prior`): `load_model(compile=False)` leaves them compiled, and a saved
+    nested optimizer would double their weights in the preset's `.keras` file."""
+    import keras
+
+    for layer in model._flatten_layers(include_self=False):
+        if isinstance(layer, keras.Model) and getattr(layer, "compiled", False):
+            layer.optimizer = None
+            layer.compiled = False
+            layer._compile_config = None  # what Keras serialises as compile_config
 
 
 def _replace(stage: pathlib.Path, final: pathlib.Path) -> None:
