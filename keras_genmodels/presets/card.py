@@ -34,6 +34,8 @@ def _metric_rows(info: dict[str, Any]) -> list[str]:
         for key, value in values.items():
             if isinstance(value, float | int) and not isinstance(value, bool):
                 rows.append(f"| {section}.{key} | {_number(value)} |")
+        if isinstance(values.get("protocol"), dict) and "K" in values["protocol"]:
+            rows.append(f"| {section}: IWAE samples K | {values['protocol']['K']} |")
     for key, value in info.get("run_metrics", {}).items():
         if isinstance(value, float):
             rows.append(f"| training run: {key} | {_number(value)} |")
