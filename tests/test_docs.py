@@ -146,6 +146,13 @@ def test_shell_commands_of_the_docs_run(tmp_path, monkeypatch):
             argv = shlex.split(command, comments=True)
             if argv[0] == "keras-genmodels":
                 _run_keras_genmodels(argv[1:])
+            elif argv[:3] == ["python", "-m", "keras_genmodels.presets"]:
+                from keras_genmodels.presets.__main__ import main as presets_main
+
+                out = io.StringIO()
+                with contextlib.redirect_stdout(out):
+                    assert presets_main(argv[3:]) == 0, command
+                assert "gan_mnist5k: " in out.getvalue(), command
             elif argv[:2] == ["python", "examples/serving_client.py"]:
                 result = subprocess.run(
                     [sys.executable, str(REPO / argv[1]), *argv[2:]],
