@@ -145,12 +145,18 @@ class Snapshots(keras.callbacks.Callback):
     `i + 1`, without the time spent saving snapshots, so quality can be read
     against training time (evaluate each `epoch-NNNN.keras` afterwards, e.g. with
     `keras-genmodels evaluate FILE`). Each file appears in one atomic rename.
-    With `every=None` nothing is saved and only the clock runs. Only the chief of
-    a multi-worker run should be given a `directory`.
+    With `every=None` nothing is saved and only the clock runs. With
+    `time_limit`, training stops at the first epoch end whose clock reaches it
+    (the last epoch is kept whole, so runs of different models can be compared at
+    equal training time). Only the chief of a multi-worker run should be given a
+    `directory`; a `time_limit` there would stop the workers at different epochs,
+    so give it to single-process runs only.
 
     Args:
         directory: str, path-like or None. Folder of `epoch-NNNN.keras` files.
         every: int or None. Epoch interval of the snapshots. Defaults to None.
+        time_limit: float or None. Seconds of training after which `fit()`
+            stops at the end of the current epoch. Defaults to None (no limit).
 
     Example:
 
@@ -165,8 +171,17 @@ class Snapshots(keras.callbacks.Callback):
     (['epoch-0002.keras', 'epoch-0004.keras'], 4)
     """
 
-    def __init__(self, directory=None, every=None):
+    def __init__(self, directory=None, every=None, time_limit=None):
         super().__init__()
+        if time_limit is not None and (
+            isinstance(time_limit, bool)
+            or not isinstance(time_limit, (int, float))
+            or not time_limit > 0
+        ):
+            raise ValueError(
+                "`time_limit` must be a positive number of seconds or None; "
+                f"got {time_limit!r}."
+            )
         if every is not None and (
             isinstance(every, bool) or not isinstance(every, int) or every < 1
         ):
@@ -177,6 +192,7 @@ class Snapshots(keras.callbacks.Callback):
             raise ValueError("`directory` is needed when `every` is given.")
         self.directory = None if directory is None else pathlib.Path(directory)
         self.every = every
+        self.time_limit = time_limit
         self.seconds: list[float] = []
         self.paths: list[pathlib.Path] = []
         self._start = 0.0
@@ -189,6 +205,8 @@ class Snapshots(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         now = time.perf_counter()
         self.seconds.append(now - self._start - self._saving)
+        if self.time_limit is not None and self.seconds[-1] >= self.time_limit:
+            self.model.stop_training = True
         if self.every is None or (epoch + 1) % self.every:
             return
         from keras_genmodels.io_utils import atomic_write

@@ -1,4 +1,5 @@
 import os
+import time
 
 import keras
 import numpy as np
@@ -85,3 +86,31 @@ def test_snapshots_refuse_a_bad_interval(every, tmp_path):
         Snapshots(tmp_path, every=every)
     with pytest.raises(ValueError, match="`directory` is needed"):
         Snapshots(None, every=2)
+
+
+def test_a_time_limit_stops_fit_at_the_end_of_the_epoch_that_reaches_it():
+    from keras_genmodels import VAE
+    from keras_genmodels.callbacks import Snapshots
+
+    class Sleep(keras.callbacks.Callback):  # every epoch lasts at least 0.5 s
+        def on_epoch_end(self, epoch, logs=None):
+            time.sleep(0.5)
+
+    vae = VAE(data_shape=(4,), latent_dim=2, likelihood="gaussian")
+    vae.compile(optimizer="adam")
+    x = np.ones((8, 4), "float32")
+    vae.fit(x, epochs=1, verbose=0)  # traced here, so the epochs below are short
+    clock = Snapshots(time_limit=0.75)
+    history = vae.fit(x, epochs=10, verbose=0, callbacks=[Sleep(), clock])
+    assert len(history.history["loss"]) == len(clock.seconds) == 2
+    assert clock.seconds[0] < 0.75 <= clock.seconds[1]
+    history = vae.fit(x, epochs=3, verbose=0, callbacks=[Snapshots(time_limit=1e6)])
+    assert len(history.history["loss"]) == 3
+
+
+@pytest.mark.parametrize("limit", [0, -1.0, "60", True])
+def test_snapshots_refuse_a_bad_time_limit(limit):
+    from keras_genmodels.callbacks import Snapshots
+
+    with pytest.raises(ValueError, match=f"`time_limit` must be .*got {limit!r}"):
+        Snapshots(time_limit=limit)

@@ -127,7 +127,8 @@ GAN_TINY += ["--latent-dim", "4", "--verbose", "0"]
     [
         ["--loss", "hinge", "--spectral-norm", "--export"]
         + ["--dtype-policy", "mixed_bfloat16", "--steps-per-execution", "4"],
-        ["--conditional", "--loss", "wasserstein", "--n-critic", "2", "--ema", "0.9"],
+        ["--conditional", "--loss", "wasserstein", "--n-critic", "2", "--ema", "0.9"]
+        + ["--epochs", "3", "--time-limit", "0.001"],  # stops after the 1st epoch
     ],
 )
 def test_train_gan_writes_run_folder(tmp_path, options):
@@ -144,6 +145,7 @@ def test_train_gan_writes_run_folder(tmp_path, options):
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["final"]) >= {"d_loss", "g_loss", "val_d_loss", "val_g_loss"}
     assert all(math.isfinite(v) for v in metrics["final"].values())
+    assert metrics["epochs"] == 1
     gan = keras.saving.load_model(out / "model.keras")
     conditional = "--conditional" in options
     # The reported AUC is P(D(real) > D(fake)) over the test set and as many
@@ -291,6 +293,11 @@ def test_help_lists_the_options(capsys):
         (["train", "vae", "--verbose", "3"], "--verbose"),
         (["train", "vae", "--dataset", "x.npz"], "pass npz:x.npz"),
         (["train", "vae", "--no-such-option"], "unrecognized"),
+        (["train", "vae", "--time-limit", "0"], "--time-limit"),
+        (
+            ["train", "vae", "--time-limit", "60", "--strategy", "multi_worker"],
+            "--time-limit 60 cannot be used with --strategy multi_worker",
+        ),
     ],
 )
 def test_argument_errors_exit_2(capsys, argv, message):

@@ -129,6 +129,13 @@ def add_common_options(parser, batch_size, epochs, learning_rate, latent_dim):
         help="also save the model every N epochs to snapshots/epoch-NNNN.keras "
         "(evaluate each to pick an epoch; history.json has train_seconds per epoch)",
     )
+    add(
+        "--time-limit",
+        type=common.positive_float,
+        default=None,
+        help="stop at the first epoch end after SECONDS of training (at most "
+        "--epochs epochs; runs of different options then compare at equal time)",
+    )
     add = parser.add_argument_group("output").add_argument
     add(
         "--export",
@@ -171,6 +178,12 @@ def start_run(args) -> tuple[pathlib.Path, Any, Any, Any, Any]:
     out = pathlib.Path(args.output_dir or f"runs/{args.model}-{stamp}")
     common.check_output_dir(out)
     common.check_dataset_name(args.dataset)
+    if args.time_limit is not None and args.strategy == "multi_worker":
+        raise common.CLIError(
+            f"--time-limit {args.time_limit:g} cannot be used with --strategy "
+            "multi_worker: each worker's clock would stop it at a different "
+            "epoch. Use --epochs, or a single-process strategy."
+        )
     import keras
 
     from keras_genmodels.data import load_dataset
@@ -238,7 +251,7 @@ def fit_and_save(model, args, out, train_ds, test_ds):
 
     chief = is_chief(model.distribute_strategy)
     every = getattr(args, "snapshot_every", None) if chief else None
-    clock = Snapshots(out / "snapshots" if every else None, every)
+    clock = Snapshots(out / "snapshots" if every else None, every, args.time_limit)
     callbacks = [clock, TerminateOnNonFiniteLoss()]
     if args.backup_dir:
         callbacks.append(
