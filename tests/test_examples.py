@@ -1,12 +1,15 @@
 """Smoke tests of examples/: each script runs with tiny settings and writes its files.
 
-Every example runs in its own Python process (as a user runs it), two at a time,
-started when the first of these tests asks for a result. `serving_client.py`
-is run by tests/test_serving_client.py (without a server, and with --dry-run).
+The examples run one after another in one child Python (`tests/scripts/
+run_examples.py`: each as `__main__` with the command line a user would type,
+its own scratch folder as working directory), started when the first of these
+tests asks for a result; one process saves a TensorFlow start-up per example.
+`serving_client.py` is run by tests/test_serving_client.py (without a server,
+and with --dry-run).
 """
 
 import ast
-import concurrent.futures
+import json
 import pathlib
 import re
 import subprocess
@@ -18,6 +21,7 @@ from tests.test_case import subprocess_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 EXAMPLES_DIR = ROOT / "examples"
+RUNNER = ROOT / "tests" / "scripts" / "run_examples.py"
 NOT_SMOKE_TESTED = {"serving_client.py": "tests/test_serving_client.py runs it"}
 
 # example -> (extra arguments, files it must write under --output-dir)
@@ -62,30 +66,14 @@ PUBLIC_MODULES = {
     "keras_genmodels.callbacks",
     "keras_genmodels.export",
 }
-TIMEOUT = 300
+TIMEOUT = 600
 RUN_TEST = "test_example_runs_with_tiny_settings"
-
-
-def _run(name, output_dir):
-    env = subprocess_env(TF_CPP_MIN_LOG_LEVEL="3")
-    command = [sys.executable, str(EXAMPLES_DIR / name)]
-    command += ["--quick", "--epochs", "1", "--output-dir", str(output_dir)]
-    command += EXAMPLES[name][0]
-    # cwd is a scratch folder, so a default output path could never land in
-    # the repository.
-    return subprocess.run(
-        command,
-        cwd=output_dir.parent,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
+FIRST = "distributed_training.py"  # sets logical devices: before any tensor exists
 
 
 @pytest.fixture(scope="module")
 def example_runs(request, tmp_path_factory):
-    """Starts every selected example (two processes at a time); name -> future."""
+    """Runs every selected example in one child process; name -> (result, folder)."""
     selected = set()
     for item in request.session.items:
         callspec = getattr(item, "callspec", None)
@@ -95,17 +83,33 @@ def example_runs(request, tmp_path_factory):
         ):
             selected.add(callspec.params["name"])
     root = tmp_path_factory.mktemp("examples")
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=2)
-    futures = {
-        name: pool.submit(_run, name, root / name.removesuffix(".py"))
-        for name in EXAMPLES  # slowest first
-        if name in selected
+    folders = {name: root / name.removesuffix(".py") for name in selected}
+    plan = [
+        # cwd is a scratch folder, so a default output path could never land in
+        # the repository.
+        [
+            str(EXAMPLES_DIR / name),
+            str(folders[name]),
+            ["--quick", "--epochs", "1", "--output-dir", str(folders[name])]
+            + EXAMPLES[name][0],
+        ]
+        for name in sorted(selected, key=lambda name: name != FIRST)
+    ]
+    plan_file, results_file = root / "plan.json", root / "results.json"
+    plan_file.write_text(json.dumps(plan))
+    done = subprocess.run(
+        [sys.executable, str(RUNNER), str(results_file), str(plan_file)],
+        cwd=root,
+        env=subprocess_env(TF_CPP_MIN_LOG_LEVEL="3"),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    results = json.loads(results_file.read_text()) if results_file.is_file() else {}
+    return {
+        name: (results.get(name), folders[name], done.stderr[-3000:])
+        for name in selected
     }
-    yield {
-        name: (future, root / name.removesuffix(".py"))
-        for name, future in futures.items()
-    }
-    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def test_every_example_is_smoke_tested_and_listed_in_the_readme():
@@ -136,19 +140,20 @@ def test_example_has_a_header_and_imports_only_the_public_api(name):
 
 @pytest.mark.parametrize("name", list(EXAMPLES))
 def test_example_runs_with_tiny_settings(name, example_runs):
-    future, output_dir = example_runs[name]
-    result = future.result()
-    assert result.returncode == 0, (
-        f"{name} exited with {result.returncode}\n"
-        f"stdout:\n{result.stdout[-3000:]}\nstderr:\n{result.stderr[-3000:]}"
+    result, output_dir, runner_stderr = example_runs[name]
+    assert result is not None, f"the runner ended before {name}:\n{runner_stderr}"
+    assert result["returncode"] == 0, (
+        f"{name} exited with {result['returncode']}\n"
+        f"stdout:\n{result['stdout'][-3000:]}\nstderr:\n{result['stderr'][-3000:]}"
     )
+    stdout = result["stdout"]
     for relative in EXAMPLES[name][1]:
         path = output_dir / relative
         assert path.is_file() and path.stat().st_size > 0, (name, relative)
     if name == "export_and_serve.py":
         # The signatures a server would list, printed with their tensor names.
-        assert re.search(r"signature 'serving_default'\n\s+input\s+x:", result.stdout)
-        assert re.search(r"output images: float32", result.stdout)
+        assert re.search(r"signature 'serving_default'\n\s+input\s+x:", stdout)
+        assert re.search(r"output images: float32", stdout)
         # Served `sample` equals in-memory `vae.sample` for the same seed.
-        match = re.search(r"max \|difference\| = (\S+)", result.stdout)
-        assert match and float(match.group(1)) < 1e-5, result.stdout[-2000:]
+        match = re.search(r"max \|difference\| = (\S+)", stdout)
+        assert match and float(match.group(1)) < 1e-5, stdout[-2000:]
