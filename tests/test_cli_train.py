@@ -1,4 +1,8 @@
-"""Tests for the keras-genmodels command line, end to end in a subprocess."""
+"""Tests for the keras-genmodels command line, end to end.
+
+A few runs go through a child process, as a user's shell runs them (its logging
+and exit code); the others call `cli.main` in this process.
+"""
 
 import json
 import math
@@ -42,6 +46,14 @@ def _run_cli(args, cwd):
         text=True,
         timeout=300,
     )
+
+
+def _run_in_process(args, cwd, monkeypatch, capsys):
+    """`cli.main(args)` in this process, as a `_run_cli`-like result."""
+    monkeypatch.chdir(cwd)
+    code = cli.main(args)
+    captured = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, captured.out, captured.err)
 
 
 @pytest.fixture(scope="module")
@@ -123,23 +135,33 @@ GAN_TINY += ["--latent-dim", "4", "--verbose", "0"]
 
 
 @pytest.mark.parametrize(
-    "options",
+    ("options", "in_process"),
     [
-        ["--loss", "hinge", "--spectral-norm", "--export"]
-        + ["--dtype-policy", "mixed_bfloat16", "--steps-per-execution", "4"],
-        ["--conditional", "--loss", "wasserstein", "--n-critic", "2", "--ema", "0.9"]
-        + ["--epochs", "3", "--time-limit", "0.001"],  # stops after the 1st epoch
+        (
+            ["--loss", "hinge", "--spectral-norm", "--export"]
+            + ["--dtype-policy", "mixed_bfloat16", "--steps-per-execution", "4"],
+            False,
+        ),
+        (
+            ["--conditional", "--loss", "wasserstein", "--n-critic", "2"]
+            + ["--ema", "0.9", "--epochs", "3", "--time-limit", "0.001"],
+            True,
+        ),  # --time-limit: stops after the first epoch
     ],
 )
-def test_train_gan_writes_run_folder(tmp_path, options):
+def test_train_gan_writes_run_folder(
+    tmp_path, options, in_process, monkeypatch, capsys
+):
     import keras
 
     from keras_genmodels import GAN, ConditionalGAN
 
     out = tmp_path / "run"
-    result = _run_cli(
-        ["train", "gan", *GAN_TINY, *options, "--output-dir", str(out)], tmp_path
-    )
+    argv = ["train", "gan", *GAN_TINY, *options, "--output-dir", str(out)]
+    if in_process:
+        result = _run_in_process(argv, tmp_path, monkeypatch, capsys)
+    else:
+        result = _run_cli(argv, tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert set(os.listdir(out)) == RUN_FILES - {"reconstructions.png", "snapshots"}
     metrics = json.loads((out / "metrics.json").read_text())
@@ -179,12 +201,13 @@ def test_train_gan_writes_run_folder(tmp_path, options):
     assert exported.exists() == ("--export" in options)
 
 
-def test_train_vae_in_mixed_bfloat16(tmp_path):
+def test_train_vae_in_mixed_bfloat16(tmp_path, monkeypatch, capsys):
     import keras
 
     out = tmp_path / "run"
     options = ["--dtype-policy", "mixed_bfloat16", "--output-dir", str(out)]
-    result = _run_cli(["train", "vae", *TINY, *options], tmp_path)
+    argv = ["train", "vae", *TINY, *options]
+    result = _run_in_process(argv, tmp_path, monkeypatch, capsys)
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((out / "metrics.json").read_text())
     assert math.isfinite(metrics["test_negative_elbo"])
@@ -210,11 +233,10 @@ def test_train_on_two_replicas(tmp_path, monkeypatch, mirrored_strategy, capsys)
     assert vae.steps_per_execution == 4
 
 
-def test_bad_dataset_exits_2_without_traceback(tmp_path):
+def test_bad_dataset_exits_2_without_traceback(tmp_path, monkeypatch, capsys):
     out = tmp_path / "run"
-    result = _run_cli(
-        ["train", "vae", "--dataset", "nope", "--output-dir", str(out)], tmp_path
-    )
+    argv = ["train", "vae", "--dataset", "nope", "--output-dir", str(out)]
+    result = _run_in_process(argv, tmp_path, monkeypatch, capsys)
     assert result.returncode == 2
     assert "keras-genmodels: error: " in result.stderr and "'nope'" in result.stderr
     assert "Traceback" not in result.stderr

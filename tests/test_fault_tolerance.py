@@ -12,6 +12,7 @@ import pytest
 
 from keras_genmodels import VAE
 from keras_genmodels.callbacks import NonFiniteLossError, TerminateOnNonFiniteLoss
+from tests.scripts import resumable_fit
 from tests.test_case import REPO, subprocess_env
 
 SCRIPT = REPO / "tests" / "scripts" / "resumable_fit.py"
@@ -60,19 +61,8 @@ def _run(command, cwd):
 @pytest.mark.parametrize("kind", ["vae", "gan"])
 def test_killed_run_resumes_to_the_uninterrupted_weights(tmp_path, kind):
     epochs = "6"
-    uninterrupted = tmp_path / "uninterrupted.npz"
-    _run(
-        [
-            sys.executable,
-            str(SCRIPT),
-            kind,
-            str(tmp_path / "b0"),
-            str(uninterrupted),
-            epochs,
-            "0",
-        ],
-        tmp_path,
-    )
+    uninterrupted = tmp_path / "uninterrupted.npz"  # the reference, in this process
+    resumable_fit.main(kind, str(tmp_path / "b0"), str(uninterrupted), 6, 0.0)
     backup_dir, resumed = tmp_path / "b1", tmp_path / "resumed.npz"
     command = [
         sys.executable,

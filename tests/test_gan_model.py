@@ -83,11 +83,12 @@ def test_short_mnist5k_run_teaches_the_discriminator():
         return 0.5 * (real.mean() + fake.mean())
 
     before = balanced_accuracy()
-    history = gan.fit(arrays.x_train, batch_size=64, epochs=1, verbose=0).history
+    x = arrays.x_train[:1280]  # 20 steps
+    history = gan.fit(x, batch_size=64, epochs=1, verbose=0).history
     assert all(np.isfinite(v[0]) for v in history.values())
     after = balanced_accuracy()
-    # Against a generator that learns (batch-normalised), one epoch leaves D at
-    # about 0.54 (0.18 untrained); the unnormalised one gave 0.88 by collapsing.
+    # D's balanced accuracy on test digits vs samples: 0.18 untrained, 0.74 after
+    # these 20 steps, 0.54 after a whole epoch (70 steps) as G catches up.
     assert after > 0.5 and after > before + 0.15, (before, after)
 
 

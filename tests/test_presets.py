@@ -127,7 +127,8 @@ def test_saved_models_load_with_tensorflow_alone_and_match_the_keras_twin(
 @pytest.mark.parametrize("name", NAMES)
 def test_the_cards_metrics_hold_at_a_small_sample_count(loaded, name):
     info = _info(name)
-    measured = checks.remeasure(loaded[name], info["dataset"], seed=2)
+    # K = 10 keeps the ResNet VAE's IWAE pass short; the bound check holds for any K.
+    measured = checks.remeasure(loaded[name], info["dataset"], seed=2, iwae_samples=10)
     assert checks.compare(info["metrics"], measured) == []
 
 
