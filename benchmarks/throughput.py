@@ -1,6 +1,6 @@
 """Training throughput of the package's VAE and GAN vs the canonical keras.io pattern.
 
-Run: python benchmarks/throughput.py [--epochs 2] [--repeats 3]
+Run: python benchmarks/throughput.py [--epochs 2] [--repeats 3] [--setups A B ...]
 
 The reference models (`reference_models.py`) re-implement the train_steps of the
 keras.io examples "Variational AutoEncoder" and "DCGAN" (details there),
@@ -125,6 +125,13 @@ def main():
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--families", nargs="+", default=["VAE", "GAN"])
+    parser.add_argument(
+        "--setups",
+        nargs="+",
+        default=list(SETUPS),
+        choices=list(SETUPS),
+        help="the first is the baseline of the ratios",
+    )
     parser.add_argument("--measure", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
@@ -132,21 +139,25 @@ def main():
         return
     print(
         f"| model | setup | examples/s (median of {args.repeats}) | ratio "
+        f"(median of per-round ratios to {args.setups[0]}) "
         "| peak RSS in training (MiB) | of which training adds (MiB) |"
     )
     print("| --- | --- | --- | --- | --- | --- |")
     for family in args.families:
-        runs = {setup: [] for setup in SETUPS}
+        runs = {setup: [] for setup in args.setups}
         for _ in range(args.repeats):  # rounds, so drift hits every setup alike
-            for setup in SETUPS:
+            for setup in args.setups:
                 runs[setup].append(run_setup(family, setup, args.epochs))
-        baseline = statistics.median(r["rate"] for r in runs["reference"])
+        baseline = runs[args.setups[0]]
         for setup, results in runs.items():
             rate = statistics.median(r["rate"] for r in results)
+            ratio = statistics.median(
+                r["rate"] / b["rate"] for r, b in zip(results, baseline, strict=True)
+            )
             peak = statistics.median(r["peak_mib"] for r in results)
             growth = statistics.median(r["growth_mib"] for r in results)
             print(
-                f"| {family} | {setup} | {rate:.0f} | {rate / baseline:.2f} "
+                f"| {family} | {setup} | {rate:.0f} | {ratio:.2f} "
                 f"| {peak:.0f} | {growth:.0f} |",
                 flush=True,
             )
