@@ -73,7 +73,7 @@ FIRST = "distributed_training.py"  # sets logical devices: before any tensor exi
 
 @pytest.fixture(scope="module")
 def example_runs(request, tmp_path_factory):
-    """Runs every selected example in one child process; name -> (result, folder)."""
+    """Runs the selected examples in one child; name -> (result, folder, stderr)."""
     selected = set()
     for item in request.session.items:
         callspec = getattr(item, "callspec", None)
@@ -93,7 +93,7 @@ def example_runs(request, tmp_path_factory):
             ["--quick", "--epochs", "1", "--output-dir", str(folders[name])]
             + EXAMPLES[name][0],
         ]
-        for name in sorted(selected, key=lambda name: name != FIRST)
+        for name in sorted(selected, key=lambda name: (name != FIRST, name))
     ]
     plan_file, results_file = root / "plan.json", root / "results.json"
     plan_file.write_text(json.dumps(plan))
