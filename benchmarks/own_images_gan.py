@@ -30,6 +30,7 @@ import argparse
 import json
 import os
 import pathlib
+import shutil
 import statistics
 import subprocess
 import sys
@@ -88,8 +89,6 @@ def train(folder: pathlib.Path, data: pathlib.Path, recipe: str, seed: int, limi
     if (folder / "metrics.json").is_file():
         return folder
     if folder.exists():  # a killed run starts over
-        import shutil
-
         shutil.rmtree(folder)
     command = [sys.executable, "-m", "keras_genmodels", "train", "gan"]
     command += ["--dataset", f"folder:{data}", *IMAGE, *RECIPES[recipe]]

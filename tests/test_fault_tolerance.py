@@ -62,7 +62,7 @@ def _run(command, cwd):
 def test_killed_run_resumes_to_the_uninterrupted_weights(tmp_path, kind):
     epochs = "6"
     uninterrupted = tmp_path / "uninterrupted.npz"  # the reference, in this process
-    resumable_fit.main(kind, str(tmp_path / "b0"), str(uninterrupted), 6, 0.0)
+    resumable_fit.main(kind, str(tmp_path / "b0"), str(uninterrupted), int(epochs), 0)
     backup_dir, resumed = tmp_path / "b1", tmp_path / "resumed.npz"
     command = [
         sys.executable,
