@@ -144,7 +144,8 @@ GAN_TINY += ["--latent-dim", "4", "--verbose", "0"]
         ),
         (
             ["--conditional", "--loss", "wasserstein", "--n-critic", "2"]
-            + ["--ema", "0.9", "--epochs", "3", "--time-limit", "0.001"],
+            + ["--ema", "0.9", "--epochs", "3", "--time-limit", "0.001"]
+            + ["--width", "8"],
             True,
         ),  # --time-limit: stops after the first epoch
     ],
@@ -193,6 +194,12 @@ def test_train_gan_writes_run_folder(
     if conditional:
         assert gan.num_classes == 10 and gan.n_critic == 2 and gan.ema_decay == 0.9
         assert gan.penalty_weights["gradient_penalty"] == 10.0  # the WGAN-GP default
+        transposed = [
+            layer.filters
+            for layer in gan.generator.layers
+            if isinstance(layer, keras.layers.Conv2DTranspose)
+        ]
+        assert transposed == [16, 8]  # --width 8: channels 2 * width, width
         grid = mpimg.imread(out / "samples.png")
         assert grid.shape[0] > grid.shape[1] * 0.7  # ten rows of ten samples
     (summary,) = result.stdout.splitlines()  # --verbose 0: the result line only
@@ -264,12 +271,18 @@ def test_defaults_match_the_documented_ones():
         steps_per_execution=None,  # the model's: 8
     )
     assert {k: getattr(args, k) for k in expected} == expected
+    gan = cli.build_parser().parse_args(["train", "gan"])
+    expected = dict(epochs=20, batch_size=32, learning_rate=1e-3, latent_dim=64)
+    expected.update(loss="non_saturating", arch="dcgan", width=None, beta1=0.5)
+    assert {k: getattr(gan, k) for k in expected} == expected  # width None: 32
 
 
 def test_defaults_are_shown_in_help(capsys):
     assert cli.main(["train", "gan", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
-    assert "Adam step size (default: 0.0002)" in text
+    assert "Adam step size (default: 0.001)" in text
+    assert "per step (default: 32)" in text
+    assert "(twice as many further in; default 32)" in text
     assert "(default: none, samples come from the trained generator)" in text
     assert cli.main(["train", "vae", "--help"]) == 0
     assert "Adam step size (default: 0.001)" in " ".join(

@@ -98,3 +98,35 @@ def test_batch_normalised_generator_is_synchronized_across_replicas():
 def test_bad_normalization_is_named(normalization):
     with pytest.raises(ValueError, match="normalization.*batch"):
         networks.build_generator((8, 8, 1), 4, normalization=normalization)
+
+
+def _channels(model, layer_type):
+    return [layer.filters for layer in model.layers if isinstance(layer, layer_type)]
+
+
+def test_dcgan_width_sets_the_channels_of_both_networks():
+    generator = networks.build_generator((28, 28, 1), 8, width=16)
+    critic = networks.build_discriminator((28, 28, 1), width=16)
+    assert _channels(generator, keras.layers.Conv2DTranspose) == [32, 16]
+    assert generator.layers[1].units == 7 * 7 * 32  # the dense map: 2 * width
+    assert _channels(critic, keras.layers.Conv2D) == [16, 32]
+    assert tuple(generator.output.shape) == (None, 28, 28, 1)
+    # The default width keeps the DCGAN channels (128, 128, 64) and (64, 128).
+    default = networks.build_generator((28, 28, 1), 8)
+    assert _channels(default, keras.layers.Conv2DTranspose) == [128, 64]
+    assert _channels(
+        networks.build_discriminator((28, 28, 1)), keras.layers.Conv2D
+    ) == [
+        64,
+        128,
+    ]
+
+
+@pytest.mark.parametrize("width", [0, -4, 2.5, True, "32"])
+def test_bad_dcgan_width_is_named(width):
+    with pytest.raises(
+        ValueError, match=f"`width` must be a positive integer; got {width!r}"
+    ):
+        networks.build_generator((8, 8, 1), 4, width=width)
+    with pytest.raises(ValueError, match="`width` must be a positive"):
+        networks.build_discriminator((8, 8, 1), width=width)

@@ -18,15 +18,16 @@ FAMILY = register_family(
         presets=(
             Preset(
                 "gan_mnist5k",
-                "A GAN of the MNIST-5k digits: the default DCGAN networks, 64-d latent",
+                "A GAN of the MNIST-5k digits: the CLI's default DCGAN networks "
+                "(width 32), 64-d latent",
                 train=("gan", "--seed", "0", "--dtype-policy", "float32"),
             ),
             Preset(
                 "conditional_gan_mnist5k",
                 "A class-conditional GAN of the MNIST-5k digits, one class per "
-                "digit, 32-d latent (half the default, for the presets' size budget)",
-                train=("gan", "--conditional", "--latent-dim", "32", "--seed", "0")
-                + ("--dtype-policy", "float32"),
+                "digit: the CLI's default DCGAN networks (width 32), 64-d latent",
+                train=("gan", "--conditional", "--seed", "0", "--dtype-policy")
+                + ("float32",),
             ),
         ),
     )

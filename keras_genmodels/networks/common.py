@@ -20,6 +20,13 @@ def check_latent_dim(latent_dim: int) -> int:
     return latent_dim
 
 
+def check_width(value: int, arg: str = "width") -> int:
+    """Returns a channel count or raises ValueError unless it is a positive int."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"`{arg}` must be a positive integer; got {value!r}.")
+    return value
+
+
 def check_input_shape(input_shape: Sequence[int]) -> tuple[int, ...]:
     try:
         shape = tuple(int(d) for d in input_shape)

@@ -12,6 +12,7 @@ from keras_genmodels.networks.common import (
     check_input_shape,
     check_latent_dim,
     check_normalization,
+    check_width,
     label_inputs,
     normalize,
     one_hot,
@@ -114,11 +115,13 @@ def build_generator(
     num_classes: int | None = None,
     name: str = "generator",
     normalization: str | None = "batch",
+    width: int = 64,
 ) -> keras.Model:
     """Builds a DCGAN-style generator from z (and labels) to data in [0, 1].
 
-    Images: a dense layer to a `ceil(H / 4) x ceil(W / 4) x 128` map, two strided
-    transposed convolutions and a sigmoid convolution, cropped to `H x W`; the
+    Images: a dense layer to a `ceil(H / 4) x ceil(W / 4) x 2 width` map, two strided
+    transposed convolutions (2 width, then width channels) and a sigmoid
+    convolution, cropped to `H x W`; the
     dense and transposed-convolution outputs are normalised (as in DCGAN) before
     each LeakyReLU. Vectors: an MLP. With `num_classes`, the one-hot label is
     concatenated to z, so the model takes `[z, labels]`.
@@ -141,6 +144,9 @@ def build_generator(
             maps: "batch" (synchronized batch normalisation, so N replicas equal
             one device), "layer" (per example and position) or None (no
             normalisation; collapses easily, see above). Defaults to "batch".
+        width: int. Images: channels of the last hidden map; the dense map and the first
+            transposed convolution have twice as many. The cost of a step grows
+            about as `width ** 2`. Defaults to 64 (128, 128, 64 channels).
 
     Returns:
         A functional `keras.Model`.
@@ -157,19 +163,20 @@ def build_generator(
     shape = check_input_shape(image_shape)
     latent_dim = check_latent_dim(latent_dim)
     normalization = check_normalization(normalization)
+    width = check_width(width)
     z = keras.Input(shape=(latent_dim,), name="z")
     labels = label_inputs(num_classes)
     h = z
     if labels is not None:
         h = layers.Concatenate()([z, one_hot(labels, num_classes)])
     if len(shape) == 3:
-        height, width, channels = shape
-        small_h, small_w = math.ceil(height / 4), math.ceil(width / 4)
+        height, columns, channels = shape
+        small_h, small_w = math.ceil(height / 4), math.ceil(columns / 4)
         bias = normalization is None  # a normalisation's shift replaces the bias
-        h = layers.Dense(small_h * small_w * 128, use_bias=bias)(h)
-        h = layers.Reshape((small_h, small_w, 128))(h)
+        h = layers.Dense(small_h * small_w * 2 * width, use_bias=bias)(h)
+        h = layers.Reshape((small_h, small_w, 2 * width))(h)
         h = layers.LeakyReLU(0.2)(normalize(h, normalization))
-        for filters in (128, 64):
+        for filters in (2 * width, width):
             h = layers.Conv2DTranspose(
                 filters, 4, strides=2, padding="same", use_bias=bias
             )(h)
@@ -177,7 +184,7 @@ def build_generator(
         h = layers.Conv2D(
             channels, 5, padding="same", activation="sigmoid", dtype="float32"
         )(h)
-        extra_h, extra_w = 4 * small_h - height, 4 * small_w - width
+        extra_h, extra_w = 4 * small_h - height, 4 * small_w - columns
         if extra_h or extra_w:
             h = layers.Cropping2D(((0, extra_h), (0, extra_w)))(h)
     else:
@@ -193,10 +200,12 @@ def build_discriminator(
     num_classes: int | None = None,
     spectral_normalization: bool = False,
     name: str = "discriminator",
+    width: int = 64,
 ) -> keras.Model:
     """Builds a DCGAN-style discriminator (critic) from data to one logit.
 
-    Images: two strided 4x4 convolutions with LeakyReLU, then a dense logit; no
+    Images: two strided 4x4 convolutions (width, then 2 width channels) with
+    LeakyReLU, then a dense logit; no
     batch normalisation, so gradient penalties stay per-example. Vectors: an MLP.
     With `num_classes`, the one-hot label is mapped by a dense layer to one extra
     input channel (images) or concatenated (vectors); the model takes `[x, labels]`.
@@ -208,6 +217,8 @@ def build_discriminator(
         spectral_normalization: bool. Wrap every weight layer in
             `keras.layers.SpectralNormalization`. Defaults to False.
         name: str. Name of the returned model. Defaults to `"discriminator"`.
+        width: int. Images: channels of the first convolution (the second has twice as
+            many). Defaults to 64.
 
     Returns:
         A functional `keras.Model` returning logits of shape `(batch, 1)`.
@@ -223,6 +234,7 @@ def build_discriminator(
         Normalization for GANs, arXiv:1802.05957.
     """
     shape = check_input_shape(image_shape)
+    width = check_width(width)
     labels = label_inputs(num_classes)
 
     def weight_layer(layer):
@@ -235,7 +247,7 @@ def build_discriminator(
             label_map = layers.Dense(shape[0] * shape[1])(one_hot(labels, num_classes))
             label_map = layers.Reshape((shape[0], shape[1], 1))(label_map)
             h = layers.Concatenate()([x, label_map])
-        for filters in (64, 128):
+        for filters in (width, 2 * width):
             h = weight_layer(layers.Conv2D(filters, 4, strides=2, padding="same"))(h)
             h = layers.LeakyReLU(0.2)(h)
         h = layers.Flatten()(h)

@@ -12,6 +12,7 @@ from keras_genmodels.networks.common import (
     check_input_shape,
     check_latent_dim,
     check_normalization,
+    check_width,
     label_inputs,
     normalize,
     one_hot,
@@ -54,11 +55,9 @@ def _check_image_shape(image_shape: Sequence[int]) -> tuple[int, int, int]:
 
 
 def _check_widths(width: int, max_width: int | None) -> tuple[int, int]:
-    for arg, value in (("width", width), ("max_width", max_width)):
-        if value is None and arg == "max_width":
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValueError(f"`{arg}` must be a positive integer; got {value!r}.")
+    width = check_width(width)
+    if max_width is not None:
+        check_width(max_width, "max_width")
     max_width = 4 * width if max_width is None else max_width
     if max_width < width:
         raise ValueError(
