@@ -18,7 +18,7 @@ seeds of `time_to_quality.py` (which trains through the CLI as a user does):
   epoch end) the model is scored by `evaluate_generator` (2000 samples vs 2000
   training images in the cached MNIST-5k classifier features, seed 0), with the
   clock paused.
-- `vae`: `VAE` with the default conv networks (latent 16), Adam(lr), the
+- `vae`: `VAE` with the default conv networks (latent `--latent-dim`), Adam(lr), the
   held-out negative ELBO on the 500 test digits after every epoch, until
   `--limit` seconds; then the IWAE NLL with K = 200. `--output-bias` starts the
   decoder's output bias at logit(mean training pixel), so the first steps do not
@@ -63,12 +63,12 @@ def vae_model(args, x_train):
     from keras_genmodels import VAE, networks
 
     shape = (28, 28, 1)
-    encoder = networks.build_encoder(shape, 16)
-    decoder = networks.build_decoder(shape, 16)
+    encoder = networks.build_encoder(shape, args.latent_dim)
+    decoder = networks.build_decoder(shape, args.latent_dim)
     if args.output_bias:
         mean = float(np.clip(np.mean(x_train), 1e-3, 1 - 1e-3))
         decoder.layers[-1].bias.assign([np.log(mean / (1.0 - mean))])
-    vae = VAE(encoder, decoder, seed=args.seed)
+    vae = VAE(encoder, decoder, latent_dim=args.latent_dim, seed=args.seed)
     rate = args.learning_rate
     if args.cosine:
         rate = keras.optimizers.schedules.CosineDecay(rate, args.decay_steps, 0.05)
@@ -181,7 +181,7 @@ def report(path: str) -> None:
 
 SETTINGS = {
     "gan": ["width", "d_width", "batch_size", "learning_rate", "loss", "ema"],
-    "vae": ["batch_size", "learning_rate", "output_bias", "cosine"],
+    "vae": ["batch_size", "learning_rate", "latent_dim", "output_bias", "cosine"],
 }
 
 
@@ -194,6 +194,7 @@ def main() -> None:
     parser.add_argument("--learning-rate", type=float, default=None)
     parser.add_argument("--loss", default="non_saturating")
     parser.add_argument("--ema", type=float, default=None)
+    parser.add_argument("--latent-dim", type=int, default=16, help="vae")
     parser.add_argument("--output-bias", action="store_true", help="vae")
     parser.add_argument("--cosine", action="store_true", help="vae")
     parser.add_argument("--decay-steps", type=int, default=2100)

@@ -138,7 +138,7 @@ GAN_TINY += ["--latent-dim", "4", "--verbose", "0"]
     ("options", "in_process"),
     [
         (
-            ["--loss", "hinge", "--spectral-norm", "--export"]
+            ["--loss", "hinge", "--spectral-norm", "--export", "--ema", "0"]
             + ["--dtype-policy", "mixed_bfloat16", "--steps-per-execution", "4"],
             False,
         ),
@@ -187,6 +187,7 @@ def test_train_gan_writes_run_folder(
     assert result.stderr == ""
     assert type(gan) is (ConditionalGAN if conditional else GAN)
     if "--steps-per-execution" in options:
+        assert gan.ema_decay is None and gan.ema_generator is None  # --ema 0
         assert gan.steps_per_execution == 4
         policies = {layer.dtype_policy.name for layer in gan.generator.layers}
         assert "mixed_bfloat16" in policies
@@ -274,6 +275,7 @@ def test_defaults_match_the_documented_ones():
     gan = cli.build_parser().parse_args(["train", "gan"])
     expected = dict(epochs=20, batch_size=32, learning_rate=1e-3, latent_dim=64)
     expected.update(loss="non_saturating", arch="dcgan", width=None, beta1=0.5)
+    expected.update(ema=0.999)
     assert {k: getattr(gan, k) for k in expected} == expected  # width None: 32
 
 
@@ -283,7 +285,7 @@ def test_defaults_are_shown_in_help(capsys):
     assert "Adam step size (default: 0.001)" in text
     assert "per step (default: 32)" in text
     assert "(twice as many further in; default 32)" in text
-    assert "(default: none, samples come from the trained generator)" in text
+    assert "0: none, samples come from the trained generator (default: 0.999)" in text
     assert cli.main(["train", "vae", "--help"]) == 0
     assert "Adam step size (default: 0.001)" in " ".join(
         capsys.readouterr().out.split()
@@ -329,6 +331,8 @@ def test_help_lists_the_options(capsys):
         (["train", "vae", "--dataset", "x.npz"], "pass npz:x.npz"),
         (["train", "vae", "--no-such-option"], "unrecognized"),
         (["train", "vae", "--time-limit", "0"], "--time-limit"),
+        (["train", "gan", "--ema", "1"], "expected 0 (no average) or a decay in"),
+        (["train", "gan", "--ema", "-0.5"], "--ema"),
         (
             ["train", "vae", "--time-limit", "60", "--strategy", "multi_worker"],
             "--time-limit 60 cannot be used with --strategy multi_worker",

@@ -9,6 +9,7 @@ import time
 from keras_genmodels.cli import common, train
 
 DCGAN_WIDTH = 32
+EMA_DECAY = 0.999
 LOSSES = ("non_saturating", "minimax", "wasserstein", "hinge", "least_squares")
 
 
@@ -65,10 +66,10 @@ def register(models: argparse._SubParsersAction) -> None:
     add("--beta1", type=common.non_negative_float, default=0.5, help="Adam beta_1")
     add(
         "--ema",
-        type=common.unit_interval_open,
-        default=None,
-        help="decay of an EMA of the generator used for samples, e.g. 0.999 "
-        "(default: none, samples come from the trained generator)",
+        type=_ema_decay,
+        default=EMA_DECAY,
+        help="decay of the moving average of the generator's weights that "
+        "samples come from; 0: none, samples come from the trained generator",
     )
     p.set_defaults(handler=train_gan)
 
@@ -136,6 +137,21 @@ def train_gan(args: argparse.Namespace) -> int:
         f"wrote {out}"
     )
     return 0
+
+
+def _ema_decay(text: str) -> float | None:
+    """An argparse `type` for `--ema`: a decay in (0, 1), or 0 for no average."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value == 0:
+        return None
+    if value is None or not 0 < value < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected 0 (no average) or a decay in (0, 1), got {text!r}"
+        )
+    return value
 
 
 def _networks(args, shape, num_classes) -> dict:
