@@ -5,7 +5,7 @@ Run (one training at a time; each run appends one JSON line to --output):
     python benchmarks/default_screen.py gan --width 64 --batch-size 64 \
         --learning-rate 2e-4                       # the previous CLI defaults
     python benchmarks/default_screen.py gan --width 32 --batch-size 32 \
-        --learning-rate 1e-3 --d-width 32          # the current ones
+        --learning-rate 1e-3 --d-width 32          # today's, without the EMA
     python benchmarks/default_screen.py vae --output-bias
     python benchmarks/default_screen.py --report   # one table per family
 
@@ -37,6 +37,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def gan_model(args):
+    """`GAN` with the DCGAN networks at `--width`/`--d-width`, compiled."""
     import keras
 
     from keras_genmodels import GAN, networks
@@ -46,7 +47,7 @@ def gan_model(args):
         generator=networks.build_generator(shape, 64, width=args.width),
         discriminator=networks.build_discriminator(shape, width=args.d_width),
         seed=args.seed,
-        ema_decay=args.ema,
+        ema_decay=args.ema or None,  # 0: no average, as the CLI's --ema 0
     )
     gan.compile(
         d_optimizer=keras.optimizers.Adam(args.learning_rate, beta_1=0.5),
@@ -57,6 +58,7 @@ def gan_model(args):
 
 
 def vae_model(args, x_train):
+    """`VAE` with the default conv networks, optionally the output bias, compiled."""
     import keras
     import numpy as np
 
@@ -91,6 +93,7 @@ class Clock:
 
 
 def run(args) -> dict:
+    """Trains one setting until `--limit` fit seconds; returns its JSON record."""
     import keras
     import numpy as np
     import tensorflow as tf
@@ -152,6 +155,7 @@ def run(args) -> dict:
 
 
 def report(path: str) -> None:
+    """Prints one Markdown table per family of the records in `path`."""
     with open(path) as f:
         records = [json.loads(line) for line in f if line.strip()]
     for family, key in (("gan", "fid"), ("vae", "neg_elbo")):
@@ -186,6 +190,7 @@ SETTINGS = {
 
 
 def main() -> None:
+    """Runs one setting (appending its record to --output), or --report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("family", nargs="?", choices=("gan", "vae"))
     parser.add_argument("--width", type=int, default=64, help="gan: G's width")

@@ -101,7 +101,8 @@ def train_one(x, loss, seed, args, normalization, extractor, data_distance):
 
 
 def table(rows) -> str:
-    """One Markdown row per setting: means ± standard deviations over its seeds."""
+    """One Markdown row per setting: means over its seeds, with the minimum of the
+    diversity ratio and classes, and the standard deviation of the FID."""
     lines = [
         "| loss | generator | width | lr | batch | epochs | seeds "
         "| diversity ratio (min) | classes covered (min) | FID | collapse rate "

@@ -7,8 +7,9 @@ Trains, each in its own process and exactly as a user would:
 - `keras-genmodels train vae` with its defaults (30 epochs) and with
   `--dtype-policy mixed_bfloat16`, then `keras-genmodels evaluate` (test negative
   ELBO, IWAE NLL with K=1000, and the sample metrics);
-- `keras-genmodels train gan --loss LOSS` for every loss (the CLI's defaults
-  otherwise: batch 64, latent 64, Adam(2e-4, beta_1=0.5), WGAN-GP weight 10 with
+- `keras-genmodels train gan --loss LOSS` for every loss, pinned to the reference's
+  networks and batch (`--width 64 --batch-size 64 --learning-rate 2e-4 --ema 0`,
+  the previous CLI defaults; latent 64, Adam beta_1=0.5, WGAN-GP weight 10 with
   `wasserstein`); the default loss with `--ema 0.99` or with `--dtype-policy
   mixed_bfloat16`; `least_squares` with `--spectral-norm`; then
   `keras-genmodels evaluate`;
@@ -54,6 +55,9 @@ REFERENCES = {
     "Adam(2e-4, 0.5)": ("reference-adam-2e-4", 2e-4, 0.5),
 }
 SHAPE, GAN_LATENT, GAN_BATCH = (28, 28, 1), 64, 64
+# The package runs use the reference's networks (width 64) and batch.
+PINNED = ["--width", "64", "--batch-size", "64", "--learning-rate", "2e-4"]
+PINNED += ["--ema", "0"]
 
 
 def run(command: list[str]) -> None:
@@ -162,7 +166,7 @@ def main():
     for name, options in PACKAGE_GANS.items():
         folder = out / "-".join(["gan", *(o.strip("-") for o in options)])
         rows[name] = train_and_evaluate(
-            folder, ["gan", *options, "--epochs", epochs], args.num_samples
+            folder, ["gan", *PINNED, *options, "--epochs", epochs], args.num_samples
         )
     baseline = rows[f"reference DCGAN, {next(iter(REFERENCES))}"]["samples"]["fid"]
     print(f"\n| GAN, {epochs} epochs | {header} | FID / reference | train s |")

@@ -34,16 +34,16 @@ def register(models: argparse._SubParsersAction) -> None:
         help="dcgan: the default conv networks; resnet: SNGAN-style residual "
         "networks whose stages follow the image size, spectral norm in D (the "
         "papers' recipe for RGB 32-128 px, with --loss hinge --beta1 0 "
-        "--batch-size 64 --learning-rate 2e-4; about 5x slower per epoch than "
-        "dcgan of width 64 at 32x32)",
+        "--batch-size 64 --learning-rate 2e-4 --ema 0; about 5x slower per epoch "
+        "than dcgan of width 64 at 32x32)",
     )
     add(
         "--width",
         type=common.positive_int,
         default=None,
-        help="channels: dcgan, of the generator's last hidden map and the critic's "
-        f"first convolution (twice as many further in; default {DCGAN_WIDTH}); "
-        "resnet, of the outer stage (default 64)",
+        help="image channels: dcgan, of the generator's last hidden map and the "
+        f"critic's first convolution (twice as many further in; default "
+        f"{DCGAN_WIDTH}); resnet, of the outer stage (default 64); vectors: unused",
     )
     add(
         "--augment",
@@ -77,6 +77,8 @@ def register(models: argparse._SubParsersAction) -> None:
 def train_gan(args: argparse.Namespace) -> int:
     """`keras-genmodels train gan`: fit, write samples and the run folder."""
     started = time.perf_counter()
+    if args.width is None:  # recorded in metrics.json with the other arguments
+        args.width = 64 if args.arch == "resnet" else DCGAN_WIDTH
     out, train_ds, test_ds, shape, strategy = train.start_run(args)
     import keras
 
@@ -142,16 +144,13 @@ def train_gan(args: argparse.Namespace) -> int:
 def _ema_decay(text: str) -> float | None:
     """An argparse `type` for `--ema`: a decay in (0, 1), or 0 for no average."""
     try:
-        value = float(text)
-    except ValueError:
-        value = None
-    if value == 0:
-        return None
-    if value is None or not 0 < value < 1:
+        if float(text) == 0:
+            return None
+        return common.unit_interval_open(text)
+    except (ValueError, argparse.ArgumentTypeError):
         raise argparse.ArgumentTypeError(
             f"expected 0 (no average) or a decay in (0, 1), got {text!r}"
-        )
-    return value
+        ) from None
 
 
 def _networks(args, shape, num_classes) -> dict:
@@ -159,22 +158,20 @@ def _networks(args, shape, num_classes) -> dict:
     from keras_genmodels import networks
 
     if args.arch == "resnet":
-        width = 64 if args.width is None else args.width
         return dict(
             generator=networks.build_resnet_generator(
-                shape, args.latent_dim, width, num_classes=num_classes
+                shape, args.latent_dim, args.width, num_classes=num_classes
             ),
             discriminator=networks.build_resnet_discriminator(
-                shape, width, num_classes=num_classes
+                shape, args.width, num_classes=num_classes
             ),
         )
-    width = DCGAN_WIDTH if args.width is None else args.width
     return dict(
         generator=networks.build_generator(
-            shape, args.latent_dim, num_classes, width=width
+            shape, args.latent_dim, num_classes, width=args.width
         ),
         discriminator=networks.build_discriminator(
-            shape, num_classes, args.spectral_norm, width=width
+            shape, num_classes, args.spectral_norm, width=args.width
         ),
     )
 

@@ -26,8 +26,8 @@ FAMILY = register_family(
                 "conditional_gan_mnist5k",
                 "A class-conditional GAN of the MNIST-5k digits, one class per "
                 "digit: the CLI's default DCGAN networks (width 32), 64-d latent",
-                train=("gan", "--conditional", "--seed", "0", "--dtype-policy")
-                + ("float32",),
+                train=("gan", "--conditional", "--seed", "0")
+                + ("--dtype-policy", "float32"),
             ),
         ),
     )

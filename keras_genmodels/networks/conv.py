@@ -144,9 +144,10 @@ def build_generator(
             maps: "batch" (synchronized batch normalisation, so N replicas equal
             one device), "layer" (per example and position) or None (no
             normalisation; collapses easily, see above). Defaults to "batch".
-        width: int. Images: channels of the last hidden map; the dense map and the first
-            transposed convolution have twice as many. The cost of a step grows
-            about as `width ** 2`. Defaults to 64 (128, 128, 64 channels).
+        width: int. Images: channels of the last hidden map; the dense map and
+            the first transposed convolution have twice as many, and the cost of
+            a step grows about as `width ** 2`. Vectors: unused. Defaults to 64
+            (128, 128, 64 channels).
 
     Returns:
         A functional `keras.Model`.
@@ -217,8 +218,8 @@ def build_discriminator(
         spectral_normalization: bool. Wrap every weight layer in
             `keras.layers.SpectralNormalization`. Defaults to False.
         name: str. Name of the returned model. Defaults to `"discriminator"`.
-        width: int. Images: channels of the first convolution (the second has twice as
-            many). Defaults to 64.
+        width: int. Images: channels of the first convolution (the second has
+            twice as many). Vectors: unused. Defaults to 64.
 
     Returns:
         A functional `keras.Model` returning logits of shape `(batch, 1)`.
