@@ -551,8 +551,8 @@ def main():
             )
     budgets = tables(runs, args.tolerance)
     if args.report:
-        # Settings with three seeds or more and the previous GAN defaults (two);
-        # the one-seed screens stay in the tables.
+        # Settings with three seeds or more (and "before" with fewer); the
+        # one-seed screens stay in the tables.
         figure(runs, budgets, pathlib.Path(args.figure), args.floor, ["before"])
 
 
