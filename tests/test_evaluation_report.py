@@ -89,7 +89,14 @@ def test_evaluate_vae_samples_beat_noise(extractor, vae):
 def test_generate_images_is_seeded_and_checked(vae):
     first, labels = generate_images(vae, 7, seed=1, batch_size=3)
     assert labels is None and first.shape == (7, 8, 8, 1)
-    np.testing.assert_array_equal(generate_images(vae, 7, seed=1)[0], first)
+    # The same seed and the same batches give bit-identical images.
+    again, _ = generate_images(vae, 7, seed=1, batch_size=3)
+    np.testing.assert_array_equal(again, first)
+    # Other batch shapes may round differently (e.g. AVX2 kernels), so compare
+    # the default single batch with a tolerance.
+    np.testing.assert_allclose(
+        generate_images(vae, 7, seed=1)[0], first, rtol=1e-5, atol=1e-6
+    )
     assert not np.allclose(generate_images(vae, 7, seed=2)[0], first)
     with pytest.raises(TypeError, match="registered keras_genmodels family"):
         generate_images(object(), 3)
