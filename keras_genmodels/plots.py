@@ -13,6 +13,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from keras_genmodels.data.pixels import checkerboard
 from keras_genmodels.io_utils import atomic_write
 
 # Figures are built on an explicit Agg canvas, never through pyplot: nothing needs a
@@ -40,11 +41,15 @@ def _as_images(images: Any, arg: str = "images") -> np.ndarray:
         )
     if x.shape[0] == 0:
         raise ValueError(f"{arg} is empty (shape {x.shape}); pass at least one image.")
-    if x.shape[-1] not in (1, 3):
+    if x.shape[-1] not in (1, 3, 4):
         raise ValueError(
             f"{arg} has {x.shape[-1]} channels (shape {x.shape}); expected 1 "
-            "(grayscale) or 3 (RGB)."
+            "(grayscale), 3 (RGB) or 4 (premultiplied RGBA)."
         )
+    if x.shape[-1] == 4:  # shown over a checkerboard, the picture of transparency
+        alpha = np.clip(x[..., 3:], 0.0, 1.0)
+        board = checkerboard(x.shape[1], x.shape[2], square=max(2, x.shape[1] // 8))
+        x = np.clip(x[..., :3], 0.0, 1.0) + (1.0 - alpha) * board
     return x
 
 
@@ -57,8 +62,9 @@ def image_grid(
     Unused cells of the last row are filled with `pad_value` as well.
 
     Args:
-        images: array-like. Images (N, H, W, C) with C = 1 or 3, values in [0, 1];
-            or flattened images (N, D) where D is a perfect square (grayscale).
+        images: array-like. Images (N, H, W, C) with C = 1, 3 or 4, values in
+            [0, 1] (C = 4: premultiplied RGBA, shown over a checkerboard); or
+            flattened images (N, D) where D is a perfect square (grayscale).
         ncols: int or None. Tiles per row; None uses ceil(sqrt(N)). Defaults to None.
         padding: int. Pixels between and around tiles. Defaults to 1.
         pad_value: float. Value of the padding pixels. Defaults to 1.0 (white).
@@ -167,7 +173,9 @@ def save_image_grid(
             Defaults to None.
 
     Returns:
-        The `pathlib.Path` written.
+        The `pathlib.Path` written. Premultiplied RGBA images (C = 4) are drawn
+        over a checkerboard, and also written as a transparent PNG grid beside
+        it (`<name>_rgba.png`).
 
     Example:
 
@@ -193,7 +201,40 @@ def save_image_grid(
             _label_rows(ax, grid, row_labels)
     else:
         _show(fig.add_axes((0.0, 0.0, 1.0, 1.0)), grid)
+    x = np.asarray(images, np.float32)
+    if x.ndim == 4 and x.shape[-1] == 4:
+        save_rgba_grid(
+            x,
+            pathlib.Path(path).with_name(pathlib.Path(path).stem + "_rgba.png"),
+            ncols=ncols,
+        )
     return _atomic_savefig(fig, path)
+
+
+def save_rgba_grid(images: Any, path: str | os.PathLike, ncols=None) -> pathlib.Path:
+    """Writes premultiplied RGBA images (N, H, W, 4) as one transparent PNG grid.
+
+    Pixels are stored straight (colour = premultiplied / alpha), as PNG expects;
+    the padding between tiles is fully transparent.
+    """
+    from PIL import Image
+
+    from keras_genmodels.data.pixels import straight_rgba
+
+    x = np.asarray(images, np.float32)
+    if x.ndim != 4 or x.shape[-1] != 4:
+        raise ValueError(f"images must have shape (N, H, W, 4), got {x.shape}.")
+    columns = ncols or math.ceil(math.sqrt(len(x)))
+    rows = math.ceil(len(x) / columns)
+    h, w = x.shape[1:3]
+    grid = np.zeros((rows * (h + 1) + 1, columns * (w + 1) + 1, 4), np.float32)
+    for i, tile in enumerate(straight_rgba(x)):
+        top, left = 1 + (i // columns) * (h + 1), 1 + (i % columns) * (w + 1)
+        grid[top : top + h, left : left + w] = tile
+    pixels = np.rint(grid * 255.0).astype(np.uint8)
+    return atomic_write(
+        path, lambda tmp: Image.fromarray(pixels, "RGBA").save(tmp, format="PNG")
+    )
 
 
 def _columns(images: Any, ncols: int | None) -> int:

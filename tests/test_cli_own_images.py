@@ -80,3 +80,38 @@ def test_a_resnet_vae_trains_from_the_command_line(tmp_path):
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["arguments"]["arch"] == "resnet"
     assert np.isfinite(metrics["test_negative_elbo"])
+
+
+@pytest.fixture(scope="module")
+def icons(tmp_path_factory):
+    """24 RGBA 16x16 icons whose transparent pixels hold random colour."""
+    root = tmp_path_factory.mktemp("icons")
+    rng = np.random.default_rng(1)
+    for index in range(24):
+        rgba = rng.integers(0, 256, (16, 16, 4), dtype=np.uint8)
+        rgba[..., 3] = 0
+        rgba[4:12, 4:12, 3] = 255  # an opaque square on a transparent ground
+        folder = root / ("a", "b")[index % 2]
+        folder.mkdir(exist_ok=True)
+        Image.fromarray(rgba, "RGBA").save(folder / f"{index:03d}.png")
+    return root
+
+
+@pytest.mark.parametrize("channels, background", [("3", "black"), ("4", None)])
+def test_a_folder_of_rgba_icons_trains_with_background_or_alpha(
+    icons, tmp_path, capsys, channels, background
+):
+    run = tmp_path / "run"
+    extra = ["--background", background] if background else []
+    code = main(
+        ["train", "gan", "--dataset", f"folder:{icons}", "--channels", channels,
+         "--epochs", "1", "--batch-size", "8", "--width", "8", "--latent-dim", "4",
+         "--test-fraction", "0.25", "--verbose", "0", "--dtype-policy", "float32",
+         "--output-dir", str(run), *extra]
+    )  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    info = json.loads((run / "dataset.json").read_text())
+    assert info["image_shape"] == [16, 16, int(channels)]
+    assert info["transparent"] == 24 and info["background"] == background
+    assert (run / "samples.png").exists()
+    assert (run / "samples_rgba.png").exists() == (channels == "4")

@@ -217,7 +217,7 @@ def test_folder_errors(tmp_path):
     for kwargs, match in (
         (dict(image_size=(4, 0)), r"image_size must be.*\(4, 0\)"),
         (dict(image_size="big"), r"image_size must be.*'big'"),
-        (dict(channels=2), r"channels must be None, 1 or 3, got 2"),
+        (dict(channels=2), r"channels must be None, 1 \(grey\), 3 .* 4 .*, got 2"),
         (dict(crop="middle"), r"crop must be 'center', 'pad' or None, got 'middle'"),
         (dict(cache=5), r"cache must be None, 'memory' or a file path.*5"),
         (dict(test_fraction=1.0), r"test_fraction must be in \[0, 1\), got 1.0"),

@@ -183,3 +183,12 @@ def test_folder_evaluation_with_a_cached_reference(weights, colour_folder, tmp_p
 def test_weights_must_be_a_keras_weights_file():
     with pytest.raises(ValueError, match=r"\.h5/\.weights\.h5/\.keras"):
         InceptionExtractor(weights=__file__)
+
+
+def test_rgba_images_are_composited_over_white_before_features():
+
+    rgba = np.zeros((1, 4, 4, 4), np.float32)
+    rgba[0, :2] = [0.2, 0.1, 0.0, 0.4]
+    rgb = np.ones((1, 4, 4, 3), np.float32)
+    rgb[0, :2] = [0.8, 0.7, 0.6]  # 0.2 + 0.6 * 1, 0.1 + 0.6, 0 + 0.6
+    np.testing.assert_allclose(preprocess(rgba), preprocess(rgb), atol=1e-5)

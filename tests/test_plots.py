@@ -164,3 +164,23 @@ def test_row_labels_and_arrange_by_label(tmp_path):
         plots.save_image_grid(tiles, tmp_path / "x.png", ncols=2, row_labels=names[:3])
     with pytest.raises(ValueError, match="one label per image"):
         arrange_by_label(images, labels[:5])
+
+
+def test_rgba_grid_is_drawn_over_a_checkerboard_and_saved_transparent(tmp_path):
+    from PIL import Image
+
+    from keras_genmodels.data.pixels import checkerboard
+
+    x = np.zeros((2, 8, 8, 4), np.float32)
+    x[0, :4] = [0.5, 0.0, 0.0, 0.5]  # half-transparent red in the top half
+    grid = plots.image_grid(x, ncols=2, padding=0)
+    board = checkerboard(8, 8, square=2)
+    np.testing.assert_allclose(grid[4:, :8], board[4:])  # clear: the board shows
+    np.testing.assert_allclose(grid[:4, :8], [0.5, 0, 0] + 0.5 * board[:4])
+    plots.save_image_grid(x, tmp_path / "samples.png", ncols=2)
+    with Image.open(tmp_path / "samples_rgba.png") as im:
+        assert im.mode == "RGBA"
+        rgba = np.asarray(im)
+    np.testing.assert_array_equal(rgba[1, 1], [255, 0, 0, 128])  # straight colour
+    np.testing.assert_array_equal(rgba[0, 0], [0, 0, 0, 0])  # transparent padding
+    _only_pngs(tmp_path)

@@ -59,7 +59,20 @@ def add_common_options(parser, batch_size, epochs, learning_rate, latent_dim):
         help="folder:/tfrecord: images are resized to this, e.g. 64 or 64x48 "
         "(default: the first image's size)",
     )
-    add("--channels", type=int, choices=(1, 3), default=None, help="1 grey, 3 RGB")
+    add(
+        "--channels",
+        type=int,
+        choices=(1, 3, 4),
+        default=None,
+        help="1 grey, 3 RGB, 4 RGBA (alpha kept, premultiplied)",
+    )
+    add(
+        "--background",
+        type=_background,
+        default=None,
+        help="folder:/tfrecord: colour transparent pixels are composited over, a "
+        "name or #rrggbb (default: white)",
+    )
     add(
         "--crop",
         choices=("center", "pad", "none"),
@@ -160,6 +173,16 @@ def _image_size(text: str) -> tuple[int, int]:
     return size * 2 if len(size) == 1 else size
 
 
+def _background(text: str) -> str:
+    from keras_genmodels.data.pixels import parse_background
+
+    try:
+        parse_background(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+    return text
+
+
 def device_list(text: str) -> list[str]:
     devices = [d.strip() for d in text.split(",") if d.strip()]
     if not devices:
@@ -201,6 +224,7 @@ def start_run(args) -> tuple[pathlib.Path, Any, Any, Any, Any]:
         options = dict(
             image_size=args.image_size,
             channels=args.channels,
+            background=args.background,
             crop=None if args.crop == "none" else args.crop,
             cache=args.cache,
             test_fraction=args.test_fraction,
@@ -220,6 +244,9 @@ def start_run(args) -> tuple[pathlib.Path, Any, Any, Any, Any]:
             "training reports test numbers, so pass a fraction > 0."
         )
     args.dataset_info = getattr(datasets, "info", None)
+    summary = args.dataset_info.summary() if args.dataset_info else ""
+    if summary and args.verbose:
+        print(summary)
     spec = train_ds.element_spec
     shape = tuple((spec[0] if isinstance(spec, tuple) else spec).shape[1:])
     strategy = get_strategy(args.strategy, args.devices)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from keras_genmodels.data import pipeline
+from keras_genmodels.data import pipeline, pixels
 from keras_genmodels.data.folder import IMAGE_EXTENSIONS, load_folder
 from keras_genmodels.data.named import DATASETS, DataArrays
 from keras_genmodels.data.named import load_arrays as _load_named
@@ -92,6 +92,7 @@ def load_dataset(
     *,
     image_size: int | tuple[int, int] | None = None,
     channels: int | None = None,
+    background: str | tuple[float, float, float] | None = None,
     crop: str | None = "center",
     cache: str | None = None,
     test_fraction: float = 0.1,
@@ -113,6 +114,14 @@ def load_dataset(
     batches are gathered from shuffled indices: nothing is embedded as a graph
     constant or copied into a shuffle buffer. Build them outside `strategy.scope()`
     (inside, the variable is mirrored, one copy per replica).
+
+    Folder and TFRecord images are turned upright by their EXIF orientation, and
+    transparent pixels (PNG alpha, grey+alpha, a palette's transparent index) are
+    composited over `background` before any resize, so fully transparent pixels
+    become the background whatever colour the file stored under them;
+    `channels=4` keeps alpha instead (premultiplied RGBA). `result.info` counts
+    the images that were composited, rotated, resized or skipped
+    (`result.info.summary()` says it in one line).
 
     "folder:PATH" streams PNG/JPEG/BMP/GIF files from a directory tree. Subfolders
     of PATH are classes (label i = i-th name in sorted order, kept in
@@ -144,9 +153,14 @@ def load_dataset(
         image_size: int, (height, width) or None. Output size of folder/TFRecord
             images; None keeps the size of the images if they all share one.
             Defaults to None.
-        channels: 1, 3 or None. Grey or RGB output (grey images are repeated to
-            RGB, colour ones averaged with ITU-R 601 weights, alpha dropped); None
-            is 3 if any image has colour, else 1. Defaults to None.
+        channels: 1, 3, 4 or None. Grey, RGB or premultiplied RGBA output (grey
+            images are repeated to RGB, colour ones averaged with ITU-R 601
+            weights; 1 and 3 composite alpha over `background`, 4 keeps it as
+            (a * rgb, a)); None is 3 if any image has colour, else 1. Defaults
+            to None.
+        background: str, (r, g, b) or None. The colour transparent pixels are
+            composited over: a name ("white", "black"), a hex code ("#808080")
+            or an RGB triple in [0, 1]; None is "white". Defaults to None.
         crop: "center", "pad" or None. Keep the aspect ratio by cropping the middle
             or zero-padding around it, or stretch (None). Defaults to "center".
         cache: None, "memory" or a file path prefix. Caches decoded, resized
@@ -199,6 +213,7 @@ def load_dataset(
         for arg, value in (
             ("image_size", image_size),
             ("channels", channels),
+            ("background", background),
             ("cache", cache),
         ):
             if value is not None:
@@ -221,9 +236,12 @@ def load_dataset(
     image_size = pipeline.check_image_size(image_size)
     pipeline.check_image_options(channels, crop, cache, test_fraction, validate)
     pipeline.check_positive_int("min_images_per_class", min_images_per_class)
+    background = pixels.DEFAULT_BACKGROUND if background is None else background
+    pixels.parse_background(background)
     options = dict(
         image_size=image_size,
         channels=channels,
+        background=background,
         crop=crop,
         cache=cache,
         test_fraction=float(test_fraction),

@@ -5,10 +5,11 @@ from __future__ import annotations
 import collections
 import os
 import pathlib
+from typing import NamedTuple
 
 import tensorflow as tf
 
-from keras_genmodels.data import pipeline
+from keras_genmodels.data import pipeline, pixels
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 _GREY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
@@ -73,26 +74,57 @@ def list_images(path: str, labels: str | None, min_images_per_class: int):
     return rel, ids, class_names
 
 
+class Header(NamedTuple):
+    """What a file's header says: upright size, colour, transparency, orientation."""
+
+    height: int
+    width: int
+    colour: bool
+    transparent: bool
+    orientation: int
+    transparency_ignored: bool
+
+
+def header_of(image) -> Header:
+    """The `Header` of an open PIL image (its upright size after EXIF rotation)."""
+    orientation = pixels.exif_orientation(image)
+    height, width = image.height, image.width
+    if orientation >= 5:  # a quarter turn swaps the sides
+        height, width = width, height
+    transparency = pixels.has_transparency(image)
+    # TensorFlow's decoders read PNG alpha channels and palette transparency, but
+    # not a GIF's transparent index nor a grey/RGB PNG's transparent colour key.
+    read = image.format == "PNG" and image.mode in ("RGBA", "LA", "PA", "P")
+    return Header(
+        height,
+        width,
+        image.mode not in _GREY_MODES,
+        transparency and read,
+        orientation,
+        transparency and not read,
+    )
+
+
 def read_headers(paths: list[str]):
-    """(height, width, colour) of every file from its header, or an error text."""
+    """The `Header` of every file, or an error text for a file that cannot open."""
     from PIL import Image
 
     out = []
     for p in paths:
         try:
             with Image.open(p) as im:
-                out.append((im.height, im.width, im.mode not in _GREY_MODES))
+                out.append(header_of(im))
         except Exception as err:  # unreadable, not an image, truncated header
             out.append(f"{type(err).__name__}: {err}")
     return out
 
 
-def decode_errors(paths: list[str], channels: int) -> dict[int, str]:
+def decode_errors(paths: list[str], channels: int, background) -> dict[int, str]:
     """Decodes every file once with TensorFlow; index -> error text of the failures."""
     paths_t = tf.constant(paths)
 
     def check(i):
-        x = pipeline.decode(tf.io.read_file(paths_t[i]), channels)
+        x = pipeline.decode(tf.io.read_file(paths_t[i]), channels, background)
         return i, tf.shape(x)[0]
 
     ok = (
@@ -104,7 +136,7 @@ def decode_errors(paths: list[str], channels: int) -> dict[int, str]:
     errors = {}
     for i in sorted(set(range(len(paths))) - good):
         try:
-            pipeline.decode(tf.io.read_file(paths[i]), channels)
+            pipeline.decode(tf.io.read_file(paths[i]), channels, background)
             errors[i] = "failed to decode"
         except Exception as err:
             errors[i] = str(err).split("}}")[-1].strip().split(" [Op:")[0]
@@ -125,6 +157,7 @@ def load_folder(
     *,
     image_size,
     channels,
+    background,
     crop,
     cache,
     test_fraction,
@@ -142,10 +175,11 @@ def load_folder(
     bad = [(full[i], h) for i, h in enumerate(headers) if isinstance(h, str)]
     good = [h for h in headers if not isinstance(h, str)]
     if channels is None:
-        channels = 3 if any(colour for _, _, colour in good) else 1
+        channels = 3 if any(h.colour for h in good) else 1
+    rgb = pixels.parse_background(background)
     if validate == "full":
         keep = [i for i, h in enumerate(headers) if not isinstance(h, str)]
-        errors = decode_errors([full[i] for i in keep], channels)
+        errors = decode_errors([full[i] for i in keep], channels, rgb)
         bad += [(full[keep[j]], why) for j, why in errors.items()]
     if bad and not skip_invalid:
         raise _invalid_error(path, sorted(bad))
@@ -170,10 +204,21 @@ def load_folder(
             "or another test_fraction (0 for no test split)."
         )
 
-    def load(source):
-        return pipeline.resize(
-            pipeline.decode(tf.io.read_file(source), channels), image_size, crop
+    orientations = {full[i]: headers[i].orientation for i in keep}
+    turned = {p: o for p, o in orientations.items() if o != 1}
+    table = None
+    if turned:
+        table = tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(
+                tf.constant(list(turned)), tf.constant(list(turned.values()), tf.int64)
+            ),
+            default_value=1,
         )
+
+    def load(source):
+        orientation = 1 if table is None else table.lookup(source)
+        x = pipeline.decode(tf.io.read_file(source), channels, rgb, orientation)
+        return pipeline.resize(x, image_size, crop)
 
     def split(held_out: bool):
         chosen = [j for j, t in enumerate(test) if t == held_out]
@@ -182,7 +227,7 @@ def load_folder(
             None if ids is None else [ids[keep[j]] for j in chosen],
             [keys[j] for j in chosen],
         )
-        return chosen, pipeline.build(
+        ds = pipeline.build(
             elements,
             load,
             labelled=ids is not None,
@@ -193,6 +238,8 @@ def load_folder(
             skip_invalid=skip_invalid and validate == "header",
             **build,
         )
+        ds._keras_genmodels_table = table  # the lookup table lives with the dataset
+        return chosen, ds
 
     train_idx, train_ds = split(False)
     test_idx, test_ds = split(True) if test_fraction > 0 else ([], None)
@@ -205,5 +252,19 @@ def load_folder(
         class_names=class_names,
         num_classes=None if class_names is None else len(class_names),
         skipped=tuple(sorted(skipped)),
+        background=None if channels == 4 else background_name(background),
+        transparent=sum(headers[i].transparent for i in keep),
+        rotated=len(turned),
+        resized=sum(headers[i][:2] != tuple(image_size) for i in keep),
+        transparency_ignored=sum(headers[i].transparency_ignored for i in keep),
     )
     return pipeline.Datasets(train_ds, test_ds, info)
+
+
+def background_name(background) -> str:
+    """The background as given when it is a string, else its hex code."""
+    if isinstance(background, str):
+        return background
+    from matplotlib import colors
+
+    return colors.to_hex(pixels.parse_background(background))

@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from keras_genmodels.data import pixels
+
 BINARIZE_MODES = (None, "static", "dynamic")
 CROP_MODES = ("center", "pad", None)
 VALIDATE_MODES = ("full", "header")
@@ -31,6 +33,14 @@ class DatasetInfo:
         num_classes: int or None. Number of classes (None if unlabelled or unknown).
         skipped: tuple of str. Invalid files or records skipped with
             `skip_invalid=True` (those found by validation).
+        background: str or None. The colour transparent pixels were composited
+            over (None for named sets, or with `channels=4`, which keeps alpha).
+        transparent: int. Images with an alpha channel or a transparent palette
+            index (composited over `background`, or kept as alpha).
+        rotated: int. Images turned upright from their EXIF orientation.
+        resized: int. Images whose size differed from `image_shape` (resized).
+        transparency_ignored: int. Images whose transparency is not read (a GIF's
+            transparent index, a grey or RGB PNG's transparent colour key).
 
     Example:
 
@@ -47,6 +57,34 @@ class DatasetInfo:
     class_names: tuple[str, ...] | None = None
     num_classes: int | None = None
     skipped: tuple[str, ...] = ()
+    background: str | None = None
+    transparent: int = 0
+    rotated: int = 0
+    resized: int = 0
+    transparency_ignored: int = 0
+
+    def summary(self) -> str:
+        """One line on what loading did to the images (empty for named sets)."""
+        parts = []
+        if self.transparent:
+            what = (
+                "kept as premultiplied alpha"
+                if self.background is None
+                else f"composited over {self.background}"
+            )
+            parts.append(f"{self.transparent} with transparency {what}")
+        if self.transparency_ignored:
+            parts.append(
+                f"{self.transparency_ignored} with a GIF or colour-key transparency "
+                "that is not read"
+            )
+        if self.rotated:
+            parts.append(f"{self.rotated} turned upright (EXIF orientation)")
+        if self.resized:
+            parts.append(f"{self.resized} resized to {self.image_shape[:2]}")
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} skipped as invalid")
+        return f"dataset {self.name!r}: " + "; ".join(parts) + "." if parts else ""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict (e.g. for a run folder's `dataset.json`)."""
@@ -112,8 +150,11 @@ def check_image_size(image_size: object) -> tuple[int, int] | None:
 
 
 def check_image_options(channels, crop, cache, test_fraction, validate) -> None:
-    if channels not in (None, 1, 3):
-        raise ValueError(f"channels must be None, 1 or 3, got {channels!r}.")
+    if channels not in (None, 1, 3, 4):
+        raise ValueError(
+            f"channels must be None, 1 (grey), 3 (RGB) or 4 (premultiplied RGBA), "
+            f"got {channels!r}."
+        )
     if crop not in CROP_MODES:
         raise ValueError(f"crop must be 'center', 'pad' or None, got {crop!r}.")
     if cache is not None and not isinstance(cache, str) or cache == "":
@@ -143,22 +184,27 @@ def in_test_split(key: int, test_fraction: float) -> bool:
 
 
 # ---- decoding -----------------------------------------------------------------------
-def decode(contents: tf.Tensor, channels: int) -> tf.Tensor:
+def decode(
+    contents: tf.Tensor,
+    channels: int,
+    background: Sequence[float] = (1.0, 1.0, 1.0),
+    orientation: tf.Tensor | int = 1,
+) -> tf.Tensor:
     """Encoded PNG/JPEG/BMP/GIF bytes -> float32 [h, w, channels] in [0, 1].
 
-    Grey images are repeated to RGB for `channels=3`, an alpha channel is dropped;
-    colour images become grey with the ITU-R 601 weights for `channels=1`.
+    The image is first turned upright by its EXIF `orientation` (1-8). A PNG's
+    alpha (RGBA, grey+alpha, or a palette with a transparent index) is then
+    composited over `background` (see `pixels.composite`), or kept premultiplied
+    for `channels=4`. Grey images are repeated to RGB for `channels=3`; colour
+    images become grey with the ITU-R 601 weights for `channels=1`. A BMP's
+    fourth channel (often unused padding) and GIF transparency are not read.
     """
-    if channels == 3:
-        return tf.io.decode_image(
-            contents, channels=3, dtype=tf.float32, expand_animations=False
-        )
     x = tf.io.decode_image(contents, dtype=tf.float32, expand_animations=False)
-    return tf.cond(
-        tf.shape(x)[-1] >= 3,
-        lambda: tf.image.rgb_to_grayscale(x[..., :3]),
-        lambda: x[..., :1],
-    )
+    bmp = tf.equal(tf.strings.substr(contents, 0, 2), b"BM")
+    x = tf.cond(bmp & (tf.shape(x)[-1] == 4), lambda: x[..., :3], lambda: x)
+    x = pixels.orient(x, orientation)
+    out = pixels.composite(x, channels, background)
+    return tf.ensure_shape(out, [None, None, channels])
 
 
 def resize(x: tf.Tensor, size: tuple[int, int], crop: str | None) -> tf.Tensor:
@@ -166,7 +212,18 @@ def resize(x: tf.Tensor, size: tuple[int, int], crop: str | None) -> tf.Tensor:
 
     "center" scales the shorter side to fit and crops the middle; "pad" scales the
     longer side to fit and pads with zeros around the middle; None stretches.
+    An image already of `size` is returned unchanged (its pixels exact).
     """
+    height, width = size
+    same = tf.reduce_all(tf.shape(x)[:2] == tf.constant([height, width]))
+    return tf.cond(
+        same,
+        lambda: tf.ensure_shape(x, [height, width, None]),
+        lambda: _resized(x, size, crop),
+    )
+
+
+def _resized(x: tf.Tensor, size: tuple[int, int], crop: str | None) -> tf.Tensor:
     height, width = size
     if crop is None:
         out = tf.image.resize(x, size, antialias=True)

@@ -8,7 +8,8 @@ import os
 
 import tensorflow as tf
 
-from keras_genmodels.data import pipeline
+from keras_genmodels.data import pipeline, pixels
+from keras_genmodels.data.folder import background_name, header_of
 
 _BUCKETS = 1 << 62
 
@@ -54,14 +55,12 @@ def _check_keys(name, example, image_key, label_key) -> bool:
     return True
 
 
-def _header(name: str, contents: bytes) -> tuple[int, int, bool]:
+def _header(name: str, contents: bytes):
     from PIL import Image
-
-    from keras_genmodels.data.folder import _GREY_MODES
 
     try:
         with Image.open(io.BytesIO(contents)) as im:
-            return im.height, im.width, im.mode not in _GREY_MODES
+            return header_of(im)
     except Exception as err:
         raise ValueError(
             f"dataset {name!r}: the image of the first record cannot be read "
@@ -89,18 +88,44 @@ def _records(files, image_key, label_key, labelled):
     return tf.data.Dataset.range(len(files)).flat_map(one_file)
 
 
-def _validate(name, records, channels, skip_invalid):
-    """Decodes every record once: counts, labels and invalid records."""
+def orientation_of(contents: tf.Tensor) -> tf.Tensor:
+    """The EXIF orientation of a JPEG record's bytes (1 for other formats)."""
+
+    def read():
+        value = tf.numpy_function(
+            pixels.exif_orientation_of_bytes, [contents], tf.int64, stateful=False
+        )
+        return tf.reshape(value, [])
+
+    return tf.cond(tf.io.is_jpeg(contents), read, lambda: tf.constant(1, tf.int64))
+
+
+def _validate(name, records, channels, skip_invalid, background, image_size):
+    """Decodes every record once: labels, keys, invalid records and the counts
+    of transparent, rotated and resized images."""
 
     def check(contents, label, key):
-        return tf.shape(pipeline.decode(contents, channels))[0] * 0 + 1, label, key
+        native = tf.io.decode_image(contents, expand_animations=False)
+        orientation = orientation_of(contents)
+        x = pipeline.decode(contents, channels, background, orientation)
+        flags = tf.stack(
+            [
+                tf.shape(native)[-1] % 2 == 0,
+                orientation != 1,
+                tf.reduce_any(tf.shape(x)[:2] != image_size),
+            ]
+        )
+        return tf.cast(flags, tf.int64), label, key
 
     total = int(records.reduce(tf.constant(0, tf.int64), lambda c, _: c + 1))
     ok = records.map(check, num_parallel_calls=tf.data.AUTOTUNE).ignore_errors()
-    labels, keys = [], []
-    for _, label, key in ok.batch(4096):
+    labels, keys, counts = [], [], [0, 0, 0]
+    for flags, label, key in ok.batch(4096):
         labels += label.numpy().tolist()
         keys += key.numpy().tolist()
+        counts = [
+            c + int(f) for c, f in zip(counts, flags.numpy().sum(axis=0), strict=True)
+        ]
     invalid = total - len(keys)
     if invalid and not skip_invalid:
         raise ValueError(
@@ -108,7 +133,7 @@ def _validate(name, records, channels, skip_invalid):
             "images or lack a key of the first record; fix them, or pass "
             "skip_invalid=True to skip them."
         )
-    return labels, keys, invalid
+    return labels, keys, invalid, counts
 
 
 def load_tfrecord(
@@ -116,6 +141,7 @@ def load_tfrecord(
     *,
     image_size,
     channels,
+    background,
     crop,
     cache,
     test_fraction,
@@ -133,16 +159,17 @@ def load_tfrecord(
         raise ValueError(f"dataset {name!r}: no files match the pattern {pattern!r}.")
     example = _first_example(name, files)
     labelled = _check_keys(name, example, image_key, label_key)
-    height, width, colour = _header(
-        name, example.features.feature[image_key].bytes_list.value[0]
-    )
-    channels = channels or (3 if colour else 1)
-    image_size = image_size or (height, width)
+    first = _header(name, example.features.feature[image_key].bytes_list.value[0])
+    channels = channels or (3 if first.colour else 1)
+    image_size = image_size or (first.height, first.width)
+    rgb = pixels.parse_background(background)
     records = _records(files, image_key, label_key, labelled)
     num_train = num_test = num_classes = None
-    invalid = 0
+    invalid, counts = 0, [0, 0, 0]
     if validate == "full":
-        labels, keys, invalid = _validate(name, records, channels, skip_invalid)
+        labels, keys, invalid, counts = _validate(
+            name, records, channels, skip_invalid, rgb, image_size
+        )
         test = [pipeline.in_test_split(k << 1, test_fraction) for k in keys]
         num_test = sum(test)
         num_train = len(keys) - num_test
@@ -158,7 +185,8 @@ def load_tfrecord(
     threshold = int(test_fraction * _BUCKETS)
 
     def load(contents):
-        return pipeline.resize(pipeline.decode(contents, channels), image_size, crop)
+        x = pipeline.decode(contents, channels, rgb, orientation_of(contents))
+        return pipeline.resize(x, image_size, crop)
 
     def split(held_out: bool):
         def chosen(contents, label, key):
@@ -184,6 +212,10 @@ def load_tfrecord(
         labelled=labelled,
         num_classes=num_classes,
         skipped=tuple(f"{invalid} record(s)" for _ in range(1 if invalid else 0)),
+        background=None if channels == 4 else background_name(background),
+        transparent=counts[0],
+        rotated=counts[1],
+        resized=counts[2],
     )
     test_ds = split(True) if test_fraction > 0 else None
     return pipeline.Datasets(split(False), test_ds, info)

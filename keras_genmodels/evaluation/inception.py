@@ -10,6 +10,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_genmodels.data.pixels import composite_array
+
 INPUT_SIZE = 299
 FEATURE_DIM = 2048
 WEIGHTS_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
@@ -141,27 +143,26 @@ def _build(path: str) -> keras.Model:
 
 
 def preprocess(images) -> tf.Tensor:
-    """Images in [0, 1] (N, H, W, 1 or 3) -> InceptionV3 inputs (N, 299, 299, 3).
+    """Images in [0, 1] (N, H, W, 1, 3 or 4) -> InceptionV3 inputs (N, 299, 299, 3).
 
-    Grey is repeated to RGB; the resize is bilinear with antialiasing (a
-    triangle filter widened when shrinking, as PIL's); pixels are scaled to
-    0..255 and mapped to [-1, 1] by `keras.applications.inception_v3
-    .preprocess_input`.
+    Premultiplied RGBA is composited over white (`pixels.composite_array`), as
+    loading composites transparent images; grey is repeated to RGB; the resize
+    is bilinear with antialiasing (a triangle filter widened when shrinking, as
+    PIL's); pixels are scaled to 0..255 and mapped to [-1, 1] by
+    `keras.applications.inception_v3.preprocess_input`.
     """
-    x = tf.convert_to_tensor(images, tf.float32)
+    x = tf.convert_to_tensor(composite_array(images), tf.float32)
     if x.shape[-1] == 1:
         x = tf.repeat(x, 3, axis=-1)
-    x = tf.image.resize(
-        x, (INPUT_SIZE, INPUT_SIZE), method="bilinear", antialias=True
-    )
+    x = tf.image.resize(x, (INPUT_SIZE, INPUT_SIZE), method="bilinear", antialias=True)
     return keras.applications.inception_v3.preprocess_input(x * 255.0)
 
 
 def _check_images(images) -> np.ndarray:
     x = np.asarray(images, dtype=np.float32)
-    if x.ndim != 4 or x.shape[-1] not in (1, 3) or len(x) == 0:
+    if x.ndim != 4 or x.shape[-1] not in (1, 3, 4) or len(x) == 0:
         raise ValueError(
-            f"images must have shape (N, H, W, 1 or 3) with N > 0; got {x.shape}."
+            f"images must have shape (N, H, W, 1, 3 or 4) with N > 0; got {x.shape}."
         )
     return x
 
@@ -202,8 +203,10 @@ class InceptionExtractor:
     input_shape = None
 
     def __init__(self, weights=None, batch_size: int = 32, verbose: int = 0):
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or (
-            batch_size < 1
+        if (
+            isinstance(batch_size, bool)
+            or not isinstance(batch_size, int)
+            or (batch_size < 1)
         ):
             raise ValueError(f"batch_size must be a positive int; got {batch_size!r}.")
         self.path = resolve_weights(weights)
