@@ -89,7 +89,7 @@ def test_features_from_a_local_weights_file(weights):
     assert not np.allclose(feats[0], feats[1])
     assert "path" not in extractor.protocol
     assert extractor.protocol["weights"] == "inception.weights.h5"
-    with pytest.raises(ValueError, match=r"\(N, H, W, 1 or 3\)"):
+    with pytest.raises(ValueError, match=r"\(N, H, W, 1, 3 or 4\)"):
         extractor(np.zeros((1, 8, 8, 2)))
 
 
@@ -192,3 +192,20 @@ def test_rgba_images_are_composited_over_white_before_features():
     rgb = np.ones((1, 4, 4, 3), np.float32)
     rgb[0, :2] = [0.8, 0.7, 0.6]  # 0.2 + 0.6 * 1, 0.1 + 0.6, 0 + 0.6
     np.testing.assert_allclose(preprocess(rgba), preprocess(rgb), atol=1e-5)
+
+
+def test_runtimes_give_the_same_features(weights, tmp_path, monkeypatch):
+    from keras_genmodels.evaluation import inception
+
+    monkeypatch.setenv("KERAS_GENMODELS_HOME", str(tmp_path))
+    images = np.random.default_rng(0).uniform(size=(3, 20, 20, 3))
+    reference = InceptionExtractor(weights[0], runtime="tf")(images)[0]
+    scale = np.abs(reference).max()
+    for runtime in ("xla", "onnx"):
+        got = InceptionExtractor(weights[0], runtime=runtime)(images)[0]
+        assert np.abs(got - reference).max() <= 1e-4 * scale, runtime
+    cached = list((tmp_path / "onnx").glob("inception-*-opset17.onnx"))
+    assert len(cached) == 1  # converted once, kept for the next extractor
+    assert inception.resolve_runtime("auto") == "onnx"  # the test extra has it
+    with pytest.raises(ValueError, match="runtime must be one of .*'gpu'"):
+        InceptionExtractor(weights[0], runtime="gpu")

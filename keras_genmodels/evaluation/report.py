@@ -109,7 +109,7 @@ def _streamed_options(dataset, model, options):
     options = dict(options)
     if dataset.startswith(_STREAMED):
         shape = tuple(model.data_shape)
-        if len(shape) == 3 and shape[-1] in (1, 3):
+        if len(shape) == 3 and shape[-1] in (1, 3, 4):
             options.setdefault("image_size", shape[:2])
             options.setdefault("channels", shape[-1])
     return options
