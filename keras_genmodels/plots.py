@@ -13,7 +13,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from keras_genmodels.data.pixels import checkerboard
+from keras_genmodels.data.pixels import checkerboard, composite_array, straight_rgba
 from keras_genmodels.io_utils import atomic_write
 
 # Figures are built on an explicit Agg canvas, never through pyplot: nothing needs a
@@ -47,9 +47,8 @@ def _as_images(images: Any, arg: str = "images") -> np.ndarray:
             "(grayscale), 3 (RGB) or 4 (premultiplied RGBA)."
         )
     if x.shape[-1] == 4:  # shown over a checkerboard, the picture of transparency
-        alpha = np.clip(x[..., 3:], 0.0, 1.0)
         board = checkerboard(x.shape[1], x.shape[2], square=max(2, x.shape[1] // 8))
-        x = np.clip(x[..., :3], 0.0, 1.0) + (1.0 - alpha) * board
+        x = composite_array(x, board)
     return x
 
 
@@ -80,7 +79,7 @@ def image_grid(
     (19, 46, 1)
     """
     x = _as_images(images)
-    n, h, w, c = x.shape
+    n = len(x)
     if ncols is None:
         ncols = math.ceil(math.sqrt(n))
     if isinstance(ncols, bool) or not isinstance(ncols, int | np.integer) or ncols < 1:
@@ -89,7 +88,12 @@ def image_grid(
         raise ValueError(f"padding must be a non-negative integer, got {padding!r}.")
     if padding < 0:
         raise ValueError(f"padding must be a non-negative integer, got {padding!r}.")
-    ncols = int(ncols)
+    return _tile(x, int(ncols), int(padding), pad_value)
+
+
+def _tile(x: np.ndarray, ncols: int, padding: int, pad_value: float) -> np.ndarray:
+    """The tiling of `image_grid`, on checked (N, H, W, C) images."""
+    n, h, w, c = x.shape
     nrows = math.ceil(n / ncols)
     grid = np.full(
         (nrows * h + (nrows + 1) * padding, ncols * w + (ncols + 1) * padding, c),
@@ -219,18 +223,11 @@ def save_rgba_grid(images: Any, path: str | os.PathLike, ncols=None) -> pathlib.
     """
     from PIL import Image
 
-    from keras_genmodels.data.pixels import straight_rgba
-
     x = np.asarray(images, np.float32)
     if x.ndim != 4 or x.shape[-1] != 4:
         raise ValueError(f"images must have shape (N, H, W, 4), got {x.shape}.")
     columns = ncols or math.ceil(math.sqrt(len(x)))
-    rows = math.ceil(len(x) / columns)
-    h, w = x.shape[1:3]
-    grid = np.zeros((rows * (h + 1) + 1, columns * (w + 1) + 1, 4), np.float32)
-    for i, tile in enumerate(straight_rgba(x)):
-        top, left = 1 + (i // columns) * (h + 1), 1 + (i % columns) * (w + 1)
-        grid[top : top + h, left : left + w] = tile
+    grid = _tile(straight_rgba(x), columns, padding=1, pad_value=0.0)
     pixels = np.rint(grid * 255.0).astype(np.uint8)
     return atomic_write(
         path, lambda tmp: Image.fromarray(pixels, "RGBA").save(tmp, format="PNG")

@@ -199,11 +199,24 @@ def decode(
     images become grey with the ITU-R 601 weights for `channels=1`. A BMP's
     fourth channel (often unused padding) and GIF transparency are not read.
     """
+    return convert(decode_native(contents), channels, background, orientation)
+
+
+def decode_native(contents: tf.Tensor) -> tf.Tensor:
+    """Encoded bytes -> float32 [h, w, 1|2|3|4] as stored (2 and 4: with alpha)."""
     x = tf.io.decode_image(contents, dtype=tf.float32, expand_animations=False)
     bmp = tf.equal(tf.strings.substr(contents, 0, 2), b"BM")
-    x = tf.cond(bmp & (tf.shape(x)[-1] == 4), lambda: x[..., :3], lambda: x)
-    x = pixels.orient(x, orientation)
-    out = pixels.composite(x, channels, background)
+    return tf.cond(bmp & (tf.shape(x)[-1] == 4), lambda: x[..., :3], lambda: x)
+
+
+def convert(
+    x: tf.Tensor,
+    channels: int,
+    background: Sequence[float],
+    orientation: tf.Tensor | int,
+) -> tf.Tensor:
+    """`decode_native` pixels -> upright, composited `channels` (see `decode`)."""
+    out = pixels.composite(pixels.orient(x, orientation), channels, background)
     return tf.ensure_shape(out, [None, None, channels])
 
 

@@ -105,9 +105,9 @@ def _validate(name, records, channels, skip_invalid, background, image_size):
     of transparent, rotated and resized images."""
 
     def check(contents, label, key):
-        native = tf.io.decode_image(contents, expand_animations=False)
+        native = pipeline.decode_native(contents)
         orientation = orientation_of(contents)
-        x = pipeline.decode(contents, channels, background, orientation)
+        x = pipeline.convert(native, channels, background, orientation)
         flags = tf.stack(
             [
                 tf.shape(native)[-1] % 2 == 0,
